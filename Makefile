@@ -1,0 +1,38 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint format db bench clean
+
+$(STAMP): pyproject.toml sdk/pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ./sdk -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Start the server on the embedded SQLite default: http://127.0.0.1:8000 (Swagger UI at /docs).
+run: $(STAMP)
+	$(VENV)/bin/logqueue serve
+
+## Run the whole suite on PostgreSQL (started by scripts/dev-postgres.sh if possible) and SQLite.
+test: $(STAMP)
+	@bash scripts/dev-postgres.sh || echo "make test: no local PostgreSQL started; its half will be skipped unless LOGQUEUE_REQUIRE_POSTGRES=1"
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+## Local PostgreSQL for development and tests (role and databases included).
+db:
+	bash scripts/dev-postgres.sh
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info sdk/*.egg-info

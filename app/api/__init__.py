@@ -1,0 +1,1 @@
+"""HTTP routers: parse requests, call the queue service, shape responses. No SQL here."""

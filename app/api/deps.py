@@ -1,0 +1,55 @@
+"""Dependencies injected into routers; the app factory owns the objects behind them."""
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from app.schemas import ClientId, ConsumerRef, TopicName
+from app.service import QueueService
+
+
+def get_service(request: Request) -> QueueService:
+    service: QueueService = request.app.state.service
+    return service
+
+
+ServiceDep = Annotated[QueueService, Depends(get_service)]
+
+
+async def consumer_ref(
+    request: Request,
+    topic: Annotated[TopicName | None, Query()] = None,
+    consumer_id: Annotated[ClientId | None, Query()] = None,
+) -> ConsumerRef:
+    """Query parameters first; the original clients send a JSON body on GET instead."""
+    fields: dict[str, Any] = {}
+    if topic is None or consumer_id is None:
+        fields.update(await _json_body(request))
+    fields.update(request.query_params)
+    try:
+        return ConsumerRef.model_validate(fields)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from None
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise RequestValidationError(
+            [{"loc": ("body",), "msg": "body is not valid JSON", "type": "json_invalid"}]
+        ) from None
+    if not isinstance(data, dict):
+        raise RequestValidationError(
+            [{"loc": ("body",), "msg": "body must be a JSON object", "type": "dict_type"}]
+        )
+    return data
+
+
+ConsumerDep = Annotated[ConsumerRef, Depends(consumer_ref)]

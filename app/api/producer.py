@@ -1,0 +1,25 @@
+from fastapi import APIRouter
+
+from app.api.deps import ServiceDep
+from app.schemas import Failure, Produced, ProduceRequest, ProducerRegistered, RegisterRequest
+
+router = APIRouter(prefix="/producer", tags=["producer"])
+
+
+@router.post("/register", summary="Register a producer (creates the topic if missing)")
+async def register(body: RegisterRequest, service: ServiceDep) -> ProducerRegistered:
+    return ProducerRegistered(producer_id=await service.register_producer(body.topic))
+
+
+@router.post(
+    "/produce",
+    summary="Append a message; answered only once it is committed",
+    responses={
+        403: {"model": Failure, "description": "Producer registered for another topic"},
+        404: {"model": Failure, "description": "Unknown topic or producer"},
+        413: {"model": Failure, "description": "Message too large"},
+    },
+)
+async def produce(body: ProduceRequest, service: ServiceDep) -> Produced:
+    offset = await service.produce(body.topic, body.producer_id, [body.message])
+    return Produced(offset=offset)

@@ -1,0 +1,111 @@
+"""Domain errors and the one place that turns every error into LogQueue's JSON shape.
+
+Services raise these; only ``add_exception_handlers`` knows about HTTP.
+"""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+logger = logging.getLogger(__name__)
+
+
+class LogQueueError(Exception):
+    """Base for every error a client can cause; ``status_code`` is its HTTP mapping."""
+
+    status_code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class TopicNotFound(LogQueueError):
+    status_code = 404
+
+    def __init__(self, topic: str) -> None:
+        super().__init__(f"Topic '{topic}' does not exist")
+
+
+class TopicExists(LogQueueError):
+    status_code = 409
+
+    def __init__(self, topic: str) -> None:
+        super().__init__(f"Topic '{topic}' already exists")
+
+
+class ProducerNotFound(LogQueueError):
+    status_code = 404
+
+    def __init__(self, producer_id: int) -> None:
+        super().__init__(f"Producer {producer_id} is not registered")
+
+
+class ConsumerNotFound(LogQueueError):
+    status_code = 404
+
+    def __init__(self, consumer_id: int) -> None:
+        super().__init__(f"Consumer {consumer_id} is not registered")
+
+
+class WrongTopic(LogQueueError):
+    """An id used on a topic it was not registered for: ids are per-topic credentials."""
+
+    status_code = 403
+
+    def __init__(self, role: str, client_id: int, topic: str) -> None:
+        super().__init__(f"{role.capitalize()} {client_id} is not registered for topic '{topic}'")
+
+
+class MessageTooLarge(LogQueueError):
+    status_code = 413
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"Message is {size} bytes; the limit is {limit} bytes")
+
+
+def failure(
+    status_code: int, message: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    return JSONResponse(
+        {"status": "failure", "message": message, **extra},
+        status_code=status_code,
+        headers=headers,
+    )
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """Keep location, text and type; drop the echoed input, which may be huge."""
+    return [
+        {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
+        for err in jsonable_encoder(exc.errors(), custom_encoder={Exception: str})
+    ]
+
+
+def add_exception_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LogQueueError)
+    async def domain_error(_request: Request, exc: LogQueueError) -> JSONResponse:
+        return failure(exc.status_code, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _validation_errors(exc)
+        summary = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: {e['msg']}"
+            for e in errors
+        )
+        return failure(422, f"Invalid request: {summary}", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return failure(exc.status_code, str(exc.detail), headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error", exc_info=exc)
+        return failure(500, "Internal server error")

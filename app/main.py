@@ -1,0 +1,47 @@
+"""App factory: ``create_app(settings)`` owns the engine and the queue service."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app import __version__
+from app.api import consumer, producer, status, topics
+from app.database import create_engine, migrate
+from app.errors import add_exception_handlers
+from app.service import QueueService
+from app.settings import Settings
+from app.storage import QueueRepository
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings)
+        if settings.migrate_on_start:
+            await migrate(engine, settings)
+        app.state.service = QueueService(
+            QueueRepository(engine), max_message_bytes=settings.max_message_bytes
+        )
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="LogQueue",
+        version=__version__,
+        description="A durable HTTP log queue. Every consumer reads each topic's whole log "
+        "in order, at its own offset.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    add_exception_handlers(app)
+    for module in (status, topics, producer, consumer):
+        app.include_router(module.router)
+    return app
+
+
+app = create_app()

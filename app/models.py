@@ -1,0 +1,72 @@
+"""ORM tables. The schema itself changes only through Alembic migrations in ``alembic/``."""
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, MetaData, String, Text, func
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Deterministic constraint names keep Alembic autogenerate and both backends in agreement.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
+BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Topic(Base):
+    """An append-only log; ``next_offset`` is the offset the next message will get."""
+
+    __tablename__ = "topics"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    next_offset: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Producer(Base):
+    """A producer id is a random 53-bit credential bound to one topic."""
+
+    __tablename__ = "producers"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    topic_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("topics.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Consumer(Base):
+    """A consumer id is a random 53-bit credential with its own read position in one topic."""
+
+    __tablename__ = "consumers"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    topic_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("topics.id", ondelete="CASCADE"), index=True
+    )
+    offset: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Message(Base):
+    """One log entry; (topic, offset) is both its identity and its order."""
+
+    __tablename__ = "messages"
+
+    topic_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True
+    )
+    offset: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+    produced_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    producer_id: Mapped[int] = mapped_column(BigInteger)

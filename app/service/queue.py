@@ -1,0 +1,167 @@
+"""The queue's rules, between the HTTP routers and the SQL repository.
+
+Topic, producer and consumer bindings never change once made, so they are cached per
+process; the repository re-checks the rows it writes, so a stale cache can not store
+anything wrong.
+"""
+
+import secrets
+from collections.abc import Awaitable, Callable, Sequence
+
+from app.errors import (
+    ConsumerNotFound,
+    MessageTooLarge,
+    ProducerNotFound,
+    TopicExists,
+    TopicNotFound,
+    WrongTopic,
+)
+from app.service.group_commit import GroupCommitter
+from app.storage import QueueRepository, StoredMessage, TopicRecord
+from app.storage.repository import NewMessage
+
+# JavaScript-safe integers: old browser clients can hold them without rounding.
+ID_BITS = 53
+
+
+def new_client_id() -> int:
+    """Ids are the only credential a client has, so they are random, never counted."""
+    return secrets.randbelow(2**ID_BITS - 1) + 1
+
+
+class _Bindings:
+    """Which topic each producer (or consumer) id was registered for."""
+
+    def __init__(
+        self,
+        role: str,
+        lookup: Callable[[int], Awaitable[int | None]],
+        insert: Callable[[int, int], Awaitable[bool]],
+        not_found: type[ProducerNotFound] | type[ConsumerNotFound],
+    ) -> None:
+        self._role = role
+        self._lookup = lookup
+        self._insert = insert
+        self._not_found = not_found
+        self._topics: dict[int, int] = {}
+
+    async def register(self, topic_id: int) -> int:
+        while True:
+            client_id = new_client_id()
+            if await self._insert(client_id, topic_id):
+                self._topics[client_id] = topic_id
+                return client_id
+
+    async def check(self, client_id: int, topic_name: str, topic_id: int) -> None:
+        bound = self._topics.get(client_id)
+        if bound is None:
+            bound = await self._lookup(client_id)
+            if bound is None:
+                raise self._not_found(client_id)
+            self._topics[client_id] = bound
+        if bound != topic_id:
+            raise WrongTopic(self._role, client_id, topic_name)
+
+
+class QueueService:
+    def __init__(self, repository: QueueRepository, *, max_message_bytes: int) -> None:
+        self._repo = repository
+        self._max_message_bytes = max_message_bytes
+        self._topic_ids: dict[str, int] = {}
+        self._producers = _Bindings(
+            "producer", repository.producer_topic, repository.add_producer, ProducerNotFound
+        )
+        self._consumers = _Bindings(
+            "consumer", repository.consumer_topic, repository.add_consumer, ConsumerNotFound
+        )
+        self._committers: dict[int, GroupCommitter] = {}
+
+    async def database_ok(self) -> bool:
+        try:
+            await self._repo.ping()
+        except Exception:
+            return False
+        return True
+
+    async def create_topic(self, name: str) -> None:
+        topic = await self._repo.create_topic(name)
+        if topic is None:
+            raise TopicExists(name)
+        self._topic_ids[name] = topic.id
+
+    async def list_topics(self) -> list[str]:
+        return await self._repo.list_topics()
+
+    async def register_producer(self, topic_name: str) -> int:
+        """Registering a producer creates its topic, as the original design did."""
+        topic = await self._find_topic(topic_name) or await self._get_or_create(topic_name)
+        return await self._producers.register(topic.id)
+
+    async def register_consumer(self, topic_name: str) -> int:
+        topic_id = await self._topic_id(topic_name)
+        return await self._consumers.register(topic_id)
+
+    async def produce(self, topic_name: str, producer_id: int, bodies: Sequence[str]) -> int:
+        """Append ``bodies`` in order; returns the first offset once they are committed."""
+        topic_id = await self._topic_id(topic_name)
+        await self._producers.check(producer_id, topic_name, topic_id)
+        for body in bodies:
+            size = len(body.encode())
+            if size > self._max_message_bytes:
+                raise MessageTooLarge(size, self._max_message_bytes)
+        batch = [NewMessage(producer_id, body) for body in bodies]
+        return await self._committer(topic_id, topic_name).append(batch)
+
+    async def consume(
+        self, topic_name: str, consumer_id: int, max_messages: int = 1
+    ) -> list[StoredMessage]:
+        topic_id = await self._consumer_topic_id(topic_name, consumer_id)
+        return await self._repo.read_next(topic_id, consumer_id, max_messages)
+
+    async def remaining(self, topic_name: str, consumer_id: int) -> int:
+        await self._consumer_topic_id(topic_name, consumer_id)
+        remaining = await self._repo.remaining(consumer_id)
+        if remaining is None:
+            raise ConsumerNotFound(consumer_id)
+        return remaining
+
+    async def _consumer_topic_id(self, topic_name: str, consumer_id: int) -> int:
+        topic_id = await self._topic_id(topic_name)
+        await self._consumers.check(consumer_id, topic_name, topic_id)
+        return topic_id
+
+    def _committer(self, topic_id: int, topic_name: str) -> GroupCommitter:
+        committer = self._committers.get(topic_id)
+        if committer is None:
+
+            async def write(batch: Sequence[NewMessage]) -> int:
+                first = await self._repo.append(topic_id, batch)
+                if first is None:
+                    raise TopicNotFound(topic_name)
+                return first
+
+            committer = self._committers[topic_id] = GroupCommitter(write)
+        return committer
+
+    async def _find_topic(self, name: str) -> TopicRecord | None:
+        cached = self._topic_ids.get(name)
+        if cached is not None:
+            return TopicRecord(cached, name)
+        topic = await self._repo.get_topic(name)
+        if topic is not None:
+            self._topic_ids[name] = topic.id
+        return topic
+
+    async def _topic_id(self, name: str) -> int:
+        topic = await self._find_topic(name)
+        if topic is None:
+            raise TopicNotFound(name)
+        return topic.id
+
+    async def _get_or_create(self, name: str) -> TopicRecord:
+        """Two registrations racing to create one topic both end up with the same row."""
+        topic = await self._repo.create_topic(name) or await self._repo.get_topic(name)
+        if topic is None:
+            raise TopicNotFound(name)
+        self._topic_ids[name] = topic.id
+        return topic

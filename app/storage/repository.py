@@ -1,0 +1,220 @@
+"""SQL for topics, producers, consumers and messages, on PostgreSQL and SQLite alike.
+
+Every method is one short transaction. Offsets are reserved with ``UPDATE … RETURNING`` on
+the topic row, which holds that row's lock until commit, so server processes sharing one
+database never hand out an offset twice or leave a gap.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import ScalarSelect, Select, and_, case, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.models import Consumer, Message, Producer, Topic
+
+topics = Topic.__table__
+producers = Producer.__table__
+consumers = Consumer.__table__
+messages = Message.__table__
+
+
+@dataclass(frozen=True, slots=True)
+class TopicRecord:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    offset: int
+    body: str
+    produced_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    producer_id: int
+    body: str
+
+
+class QueueRepository:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def ping(self) -> None:
+        async with self._engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def create_topic(self, name: str) -> TopicRecord | None:
+        """Returns None when the name is taken (the unique index decides, not a prior read)."""
+        try:
+            async with self._engine.begin() as conn:
+                topic_id = await conn.scalar(
+                    insert(topics).values(name=name, next_offset=0).returning(topics.c.id)
+                )
+        except IntegrityError:
+            return None
+        assert topic_id is not None
+        return TopicRecord(topic_id, name)
+
+    async def get_topic(self, name: str) -> TopicRecord | None:
+        async with self._engine.connect() as conn:
+            topic_id = await conn.scalar(select(topics.c.id).where(topics.c.name == name))
+        return None if topic_id is None else TopicRecord(topic_id, name)
+
+    async def list_topics(self) -> list[str]:
+        async with self._engine.connect() as conn:
+            result = await conn.scalars(select(topics.c.name).order_by(topics.c.id))
+            return list(result)
+
+    async def add_producer(self, producer_id: int, topic_id: int) -> bool:
+        """False when the id is already taken, so the caller can draw another."""
+        return await self._insert_client(producers, producer_id, topic_id)
+
+    async def add_consumer(self, consumer_id: int, topic_id: int) -> bool:
+        return await self._insert_client(consumers, consumer_id, topic_id)
+
+    async def _insert_client(self, table: object, client_id: int, topic_id: int) -> bool:
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(insert(table).values(id=client_id, topic_id=topic_id))  # type: ignore[arg-type]
+        except IntegrityError:
+            return False
+        return True
+
+    async def producer_topic(self, producer_id: int) -> int | None:
+        async with self._engine.connect() as conn:
+            return await conn.scalar(
+                select(producers.c.topic_id).where(producers.c.id == producer_id)
+            )
+
+    async def consumer_topic(self, consumer_id: int) -> int | None:
+        async with self._engine.connect() as conn:
+            return await conn.scalar(
+                select(consumers.c.topic_id).where(consumers.c.id == consumer_id)
+            )
+
+    async def append(self, topic_id: int, batch: Sequence[NewMessage]) -> int | None:
+        """Store ``batch`` at consecutive offsets in one transaction; returns the first offset.
+
+        None means the topic row is gone (deleted by another process).
+        """
+        async with self._engine.begin() as conn:
+            next_offset = await conn.scalar(
+                update(topics)
+                .where(topics.c.id == topic_id)
+                .values(next_offset=topics.c.next_offset + len(batch))
+                .returning(topics.c.next_offset)
+            )
+            if next_offset is None:
+                return None
+            first = next_offset - len(batch)
+            now = datetime.now(UTC)
+            await conn.execute(
+                insert(messages),
+                [
+                    {
+                        "topic_id": topic_id,
+                        "offset": first + i,
+                        "body": m.body,
+                        "produced_at": now,
+                        "producer_id": m.producer_id,
+                    }
+                    for i, m in enumerate(batch)
+                ],
+            )
+        return first
+
+    async def read_next(
+        self, topic_id: int, consumer_id: int, max_messages: int
+    ) -> list[StoredMessage]:
+        """Advance the consumer past up to ``max_messages`` and return them, atomically.
+
+        Two concurrent reads for one consumer never get the same message: PostgreSQL
+        locks the consumer row, SQLite's one writer connection serialises them. A consumer
+        with nothing new is not written to at all.
+        """
+        async with self._engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                rows = await conn.execute(_advance_and_read(topic_id, consumer_id, max_messages))
+                return [StoredMessage(*r) for r in rows]
+            start = await conn.scalar(
+                select(consumers.c.offset).where(consumers.c.id == consumer_id)
+            )
+            end = _topic_end(topic_id)
+            wanted = consumers.c.offset + max_messages
+            stop = await conn.scalar(
+                update(consumers)
+                .where(consumers.c.id == consumer_id, consumers.c.offset < end)
+                .values(offset=case((wanted < end, wanted), else_=end))
+                .returning(consumers.c.offset)
+            )
+            if start is None or stop is None:
+                return []
+            rows = await conn.execute(_messages_between(topic_id, start, stop))
+            return [StoredMessage(*r) for r in rows]
+
+    async def remaining(self, consumer_id: int) -> int | None:
+        """Unread count from two offsets: constant time however long the log is."""
+        async with self._engine.connect() as conn:
+            return await conn.scalar(
+                select(topics.c.next_offset - consumers.c.offset)
+                .select_from(consumers.join(topics, topics.c.id == consumers.c.topic_id))
+                .where(consumers.c.id == consumer_id)
+            )
+
+
+def _topic_end(topic_id: int) -> ScalarSelect[int]:
+    return select(topics.c.next_offset).where(topics.c.id == topic_id).scalar_subquery()
+
+
+def _messages_between(topic_id: int, start: int, stop: int) -> Select[tuple[int, str, datetime]]:
+    return (
+        select(messages.c.offset, messages.c.body, messages.c.produced_at)
+        .where(
+            messages.c.topic_id == topic_id,
+            messages.c.offset >= start,
+            messages.c.offset < stop,
+        )
+        .order_by(messages.c.offset)
+    )
+
+
+def _advance_and_read(
+    topic_id: int, consumer_id: int, max_messages: int
+) -> Select[tuple[int, str, datetime]]:
+    """PostgreSQL: lock, advance and read in one statement (one round trip).
+
+    The locked ``old`` row supplies the offset before the update, which RETURNING alone
+    cannot see.
+    """
+    old = (
+        select(consumers.c.id, consumers.c.offset.label("start"))
+        .where(consumers.c.id == consumer_id)
+        .with_for_update()
+        .cte("old")
+    )
+    end = _topic_end(topic_id)
+    wanted = old.c.start + max_messages
+    advanced = (
+        update(consumers)
+        .where(consumers.c.id == old.c.id, old.c.start < end)
+        .values(offset=case((wanted < end, wanted), else_=end))
+        .returning(old.c.start, consumers.c.offset.label("stop"))
+        .cte("advanced")
+    )
+    return (
+        select(messages.c.offset, messages.c.body, messages.c.produced_at)
+        .join(
+            advanced,
+            and_(
+                messages.c.topic_id == topic_id,
+                messages.c.offset >= advanced.c.start,
+                messages.c.offset < advanced.c.stop,
+            ),
+        )
+        .order_by(messages.c.offset)
+    )

@@ -1,0 +1,1 @@
+"""LogQueue client library."""

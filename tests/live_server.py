@@ -1,0 +1,63 @@
+"""A real ``logqueue serve`` process on a free port, for tests that cross real HTTP."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    url: str
+    process: subprocess.Popen[bytes]
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        return self.process.wait(timeout=30)
+
+
+def start_server(database_url: str, *, port: int | None = None, **env: str) -> LiveServer:
+    """Start the server and return once ``/status`` answers (or fail with its output)."""
+    port = port or free_port()
+    environment = {
+        **os.environ,
+        "LOGQUEUE_DATABASE_URL": database_url,
+        "LOGQUEUE_PORT": str(port),
+        **env,
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve"],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    server = LiveServer(f"http://127.0.0.1:{port}", process)
+    _wait_until_ready(server)
+    return server
+
+
+def _wait_until_ready(server: LiveServer, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            _, err = server.process.communicate()
+            raise RuntimeError(f"server exited with {server.process.returncode}: {err.decode()}")
+        try:
+            if httpx.get(server.url + "/status", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.05)  # the socket is not open yet; nothing to wait on but time
+    server.stop(signal.SIGKILL)
+    raise TimeoutError(f"server at {server.url} did not start within {timeout}s")

@@ -1,0 +1,20 @@
+from collections.abc import AsyncIterator
+
+import pytest
+
+from app.database import create_engine
+from app.service import QueueService
+from app.settings import Settings
+from app.storage import QueueRepository
+
+
+@pytest.fixture
+async def repository(empty_db: Settings) -> AsyncIterator[QueueRepository]:
+    engine = create_engine(empty_db)
+    yield QueueRepository(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
+def service(repository: QueueRepository, empty_db: Settings) -> QueueService:
+    return QueueService(repository, max_message_bytes=empty_db.max_message_bytes)
