@@ -69,6 +69,28 @@ class MessageTooLarge(LogQueueError):
         super().__init__(f"Message is {size} bytes; the limit is {limit} bytes")
 
 
+class InvalidRequest(LogQueueError):
+    """A well-formed request whose values break a configured limit."""
+
+    status_code = 422
+
+
+class BatchTooLarge(LogQueueError):
+    status_code = 413
+
+    def __init__(self, count: int, limit: int) -> None:
+        super().__init__(f"Batch has {count} messages; the limit is {limit}")
+
+
+class TooManyWaiters(LogQueueError):
+    """Long polls hold memory and a request slot each, so their number is capped."""
+
+    status_code = 429
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"Too many long polls are waiting (limit {limit}); retry shortly")
+
+
 def failure(
     status_code: int, message: str, headers: dict[str, str] | None = None, **extra: Any
 ) -> JSONResponse:

@@ -1,5 +1,6 @@
 """App factory: ``create_app(settings)`` owns the engine and the queue service."""
 
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,6 +13,7 @@ from app.errors import add_exception_handlers
 from app.service import QueueService
 from app.settings import Settings
 from app.storage import QueueRepository
+from app.storage.listener import ProduceListener
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -22,12 +24,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings)
         if settings.migrate_on_start:
             await migrate(engine, settings)
-        app.state.service = QueueService(
-            QueueRepository(engine), max_message_bytes=settings.max_message_bytes
+        process_tag = secrets.token_hex(8)
+        service = QueueService.from_settings(
+            QueueRepository(engine, notify_tag=process_tag), settings
         )
+        listener = None
+        if not settings.is_sqlite:  # SQLite serves one process: in-process wake-ups suffice
+            wakeups = service.wakeups
+            listener = ProduceListener(
+                settings.database_url, process_tag, wakeups.notify, wakeups.notify_all
+            )
+            await listener.start()
+        app.state.service = service
         try:
             yield
         finally:
+            service.shutdown()
+            if listener is not None:
+                await listener.stop()
             await engine.dispose()
 
     app = FastAPI(

@@ -60,7 +60,7 @@ async def test_two_service_instances_share_one_database(
     """Two processes' worth of state: separate engines, caches and locks, so only the
     database's row locks keep offsets unique and reads exclusive."""
     engine = create_engine(empty_db)
-    other = QueueService(QueueRepository(engine), max_message_bytes=1024)
+    other = QueueService.from_settings(QueueRepository(engine), empty_db)
     producer_a = await service.register_producer("t")
     producer_b = await other.register_producer("t")
     await asyncio.gather(
