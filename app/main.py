@@ -10,6 +10,7 @@ from app import __version__
 from app.api import consumer, producer, status, topics
 from app.database import create_engine, migrate
 from app.errors import add_exception_handlers
+from app.middleware import BodySizeLimit
 from app.service import QueueService
 from app.settings import Settings
 from app.storage import QueueRepository
@@ -34,7 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             listener = ProduceListener(
                 settings.database_url, process_tag, wakeups.notify, wakeups.notify_all
             )
-            await listener.start()
+            await listener.start(ready_timeout=settings.connect_timeout)
         app.state.service = service
         try:
             yield
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     add_exception_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     for module in (status, topics, producer, consumer):
         app.include_router(module.router)
     return app

@@ -66,6 +66,15 @@ class ProduceRequest(Request):
         "(at most LOGQUEUE_MAX_BATCH).",
     )
 
+    sequence: int | None = Field(
+        default=None,
+        ge=0,
+        le=2**62,
+        description="Idempotent produce: 0, 1, 2, ... per producer. A repeat of the last "
+        "sequence is answered with its original offsets and stores nothing; any other "
+        "out-of-order value is a 409.",
+    )
+
     @model_validator(mode="after")
     def _exactly_one_payload(self) -> "ProduceRequest":
         if (self.message is None) == (self.messages is None):

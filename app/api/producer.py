@@ -24,11 +24,12 @@ async def register(body: RegisterRequest, service: ServiceDep) -> ProducerRegist
     responses={
         403: {"model": Failure, "description": "Producer registered for another topic"},
         404: {"model": Failure, "description": "Unknown topic or producer"},
+        409: {"model": Failure, "description": "Sequence out of order"},
         413: {"model": Failure, "description": "Message or batch too large"},
     },
 )
 async def produce(body: ProduceRequest, service: ServiceDep) -> Produced | ProducedBatch:
-    first = await service.produce(body.topic, body.producer_id, body.bodies)
+    stored = await service.produce(body.topic, body.producer_id, body.bodies, body.sequence)
     if body.messages is None:
-        return Produced(offset=first)
-    return ProducedBatch(offsets=(first, first + len(body.messages) - 1))
+        return Produced(offset=stored.first)
+    return ProducedBatch(offsets=(stored.first, stored.first + stored.count - 1))

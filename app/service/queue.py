@@ -15,11 +15,12 @@ from app.errors import (
     InvalidRequest,
     MessageTooLarge,
     ProducerNotFound,
+    SequenceConflict,
     TopicExists,
     TopicNotFound,
     WrongTopic,
 )
-from app.service.group_commit import GroupCommitter
+from app.service.group_commit import Appended, GroupCommitter
 from app.service.wakeups import Wakeups
 from app.settings import Settings
 from app.storage import QueueRepository, StoredMessage, TopicRecord
@@ -128,8 +129,18 @@ class QueueService:
         """Answer every long poll now with what it has, and let no new one wait."""
         self.wakeups.close()
 
-    async def produce(self, topic_name: str, producer_id: int, bodies: Sequence[str]) -> int:
-        """Append ``bodies`` in order, all or nothing; returns the first offset once committed."""
+    async def produce(
+        self,
+        topic_name: str,
+        producer_id: int,
+        bodies: Sequence[str],
+        sequence: int | None = None,
+    ) -> Appended:
+        """Append ``bodies`` in order, all or nothing; answers once they are committed.
+
+        With a ``sequence``, a repeat of the producer's last sequence is answered with the
+        original offsets and stores nothing, so clients can retry safely.
+        """
         if len(bodies) > self._max_batch:
             raise BatchTooLarge(len(bodies), self._max_batch)
         for body in bodies:
@@ -139,7 +150,23 @@ class QueueService:
         topic_id = await self._topic_id(topic_name)
         await self._producers.check(producer_id, topic_name, topic_id)
         batch = [NewMessage(producer_id, body) for body in bodies]
-        return await self._committer(topic_id, topic_name).append(batch)
+        committer = self._committer(topic_id, topic_name)
+        if sequence is None:
+            return await committer.append(batch)
+
+        async def sequenced() -> Appended:
+            result = await self._repo.append_sequenced(topic_id, producer_id, sequence, batch)
+            if result.outcome == "no_producer":
+                raise ProducerNotFound(producer_id)
+            if result.outcome == "no_topic":
+                raise TopicNotFound(topic_name)
+            if result.outcome == "out_of_order":
+                raise SequenceConflict(producer_id, sequence, result.expected)
+            if result.outcome == "stored":
+                self.wakeups.notify(topic_id)
+            return Appended(result.first, result.count, result.outcome == "duplicate")
+
+        return await committer.run_alone(sequenced)
 
     async def consume(
         self, topic_name: str, consumer_id: int, max_messages: int = 1, wait_ms: int = 0

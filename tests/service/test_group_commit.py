@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.database import create_engine
 from app.service import QueueService
+from app.service.group_commit import Appended
 from app.settings import Settings
 
 
@@ -36,7 +37,7 @@ async def test_500_concurrent_produces_answered_after_commit(
         offsets = []
         for i in range(50):
             body = f"{n}:{i}"
-            offset = await service.produce("t", producers[n], [body])
+            offset = (await service.produce("t", producers[n], [body])).first
             # Answered means committed: another connection already sees it.
             async with observer.connect() as conn:
                 stored = await conn.scalar(
@@ -55,10 +56,10 @@ async def test_500_concurrent_produces_answered_after_commit(
 
 async def test_one_batch_of_gathered_requests_keeps_arrival_order(service: QueueService) -> None:
     producer_id = await service.register_producer("t")
-    offsets = await asyncio.gather(
+    results = await asyncio.gather(
         *(service.produce("t", producer_id, [f"m{i}"]) for i in range(500))
     )
-    assert list(offsets) == list(range(500))
+    assert [r.first for r in results] == list(range(500))
 
 
 async def test_failed_commit_fails_every_request_of_its_batch(
@@ -105,8 +106,8 @@ async def test_failed_commit_fails_every_request_of_its_batch(
                 if backend == "postgresql"
                 else text("DROP TRIGGER IF EXISTS poison")
             )
-    assert results[0] == 0
+    assert results[0] == Appended(0, 1)
     assert all(isinstance(r, Exception) for r in results[1:])
     assert await _stored(observer) == {0: "m0"}
     # The topic is not stuck: the next produce continues right after the stored log.
-    assert await service.produce("t", producer_id, ["after"]) == 1
+    assert (await service.produce("t", producer_id, ["after"])).first == 1
