@@ -3,6 +3,7 @@
 import typer
 import uvicorn
 
+from app.logging import logging_config
 from app.settings import Settings
 
 cli = typer.Typer(help="LogQueue: a durable HTTP log queue.", no_args_is_help=True)
@@ -17,7 +18,9 @@ def root() -> None:
 def serve(
     host: str | None = typer.Option(None, help="Bind address [LOGQUEUE_HOST]."),
     port: int | None = typer.Option(None, help="Port [LOGQUEUE_PORT]."),
-    workers: int = typer.Option(1, min=1, help="uvicorn worker processes (PostgreSQL only)."),
+    workers: int | None = typer.Option(
+        None, min=1, help="uvicorn worker processes, PostgreSQL only [LOGQUEUE_WORKERS]."
+    ),
 ) -> None:
     """Start the server with the LOGQUEUE_* settings."""
     settings = Settings()
@@ -25,8 +28,11 @@ def serve(
         "app.main:app",
         host=host or settings.host,
         port=port if port is not None else settings.port,
-        workers=workers,
-        log_level="info",
+        workers=workers or settings.workers,
+        log_config=logging_config(settings.log_level),
+        log_level=settings.log_level,
+        access_log=settings.access_log,
+        timeout_graceful_shutdown=settings.shutdown_timeout_s,
     )
 
 

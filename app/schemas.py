@@ -11,6 +11,8 @@ from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field
 
 TOPIC_PATTERN = r"^[A-Za-z0-9._-]+$"
 MAX_CLIENT_ID = 2**53
+MAX_RETENTION_MESSAGES = 2**62
+MAX_RETENTION_MS = 100 * 365 * 24 * 3600 * 1000  # a century: far beyond any real limit
 
 TopicName = Annotated[
     str,
@@ -45,6 +47,12 @@ class Request(BaseModel):
 
 class CreateTopicRequest(Request):
     topic_name: TopicName = Field(validation_alias=AliasChoices("topic_name", "name"))
+    retention_messages: int | None = Field(
+        default=None, ge=1, le=MAX_RETENTION_MESSAGES, description="Keep at most this many."
+    )
+    retention_ms: int | None = Field(
+        default=None, ge=1, le=MAX_RETENTION_MS, description="Keep messages this young."
+    )
 
 
 class RegisterRequest(Request):
@@ -114,3 +122,21 @@ class SizeResponse(Success):
 class Failure(BaseModel):
     status: Literal["failure"] = "failure"
     message: str
+
+
+class ConsumerState(BaseModel):
+    consumer_id: int
+    offset: int = Field(description="The offset this consumer reads next.")
+    lag: int = Field(description="Messages it has not read yet.")
+
+
+class TopicDetailsResponse(Success):
+    topic: str
+    length: int = Field(description="Messages stored now (after retention).")
+    first_offset: int = Field(description="Oldest offset still kept.")
+    next_offset: int = Field(description="Offset the next message will get.")
+    retention_messages: int | None
+    retention_ms: int | None
+    created_at: datetime
+    producers: list[int]
+    consumers: list[ConsumerState]

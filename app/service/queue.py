@@ -5,6 +5,8 @@ process; the repository re-checks the rows it writes, so a stale cache can not s
 anything wrong.
 """
 
+import asyncio
+import logging
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -16,9 +18,13 @@ from app.errors import (
     TopicNotFound,
     WrongTopic,
 )
+from app.logging import bind_log_fields
 from app.service.group_commit import GroupCommitter
+from app.service.observer import NoObserver, QueueObserver
 from app.storage import QueueRepository, StoredMessage, TopicRecord
-from app.storage.repository import NewMessage
+from app.storage.repository import LagReport, NewMessage, Retention, TopicDetails
+
+logger = logging.getLogger(__name__)
 
 # JavaScript-safe integers: old browser clients can hold them without rounding.
 ID_BITS = 53
@@ -36,7 +42,7 @@ class _Bindings:
         self,
         role: str,
         lookup: Callable[[int], Awaitable[int | None]],
-        insert: Callable[[int, int], Awaitable[bool]],
+        insert: Callable[[int, int], Awaitable[bool | None]],
         not_found: type[ProducerNotFound] | type[ConsumerNotFound],
     ) -> None:
         self._role = role
@@ -45,10 +51,14 @@ class _Bindings:
         self._not_found = not_found
         self._topics: dict[int, int] = {}
 
-    async def register(self, topic_id: int) -> int:
+    async def register(self, topic_id: int) -> int | None:
+        """A new id bound to the topic, or None if the topic no longer exists."""
         while True:
             client_id = new_client_id()
-            if await self._insert(client_id, topic_id):
+            inserted = await self._insert(client_id, topic_id)
+            if inserted is None:
+                return None
+            if inserted:
                 self._topics[client_id] = topic_id
                 return client_id
 
@@ -62,10 +72,22 @@ class _Bindings:
         if bound != topic_id:
             raise WrongTopic(self._role, client_id, topic_name)
 
+    def forget_topic(self, topic_id: int) -> None:
+        """Drop the bindings of a deleted topic (SQLite may give its id to a new topic)."""
+        self._topics = {c: t for c, t in self._topics.items() if t != topic_id}
+
 
 class QueueService:
-    def __init__(self, repository: QueueRepository, *, max_message_bytes: int) -> None:
+    def __init__(
+        self,
+        repository: QueueRepository,
+        *,
+        max_message_bytes: int,
+        observer: QueueObserver | None = None,
+    ) -> None:
         self._repo = repository
+        self._observer = observer or NoObserver()
+        self._stopping = asyncio.Event()
         self._max_message_bytes = max_message_bytes
         self._topic_ids: dict[str, int] = {}
         self._producers = _Bindings(
@@ -83,8 +105,9 @@ class QueueService:
             return False
         return True
 
-    async def create_topic(self, name: str) -> None:
-        topic = await self._repo.create_topic(name)
+    async def create_topic(self, name: str, retention: Retention | None = None) -> None:
+        bind_log_fields(topic=name)
+        topic = await self._repo.create_topic(name, retention)
         if topic is None:
             raise TopicExists(name)
         self._topic_ids[name] = topic.id
@@ -95,16 +118,26 @@ class QueueService:
     async def register_producer(self, topic_name: str) -> int:
         """Registering a producer creates its topic, as the original design did."""
         topic = await self._find_topic(topic_name) or await self._get_or_create(topic_name)
-        return await self._producers.register(topic.id)
+        producer_id = await self._producers.register(topic.id)
+        if producer_id is None:  # deleted meanwhile: make it again, as for a new name
+            self._forget_topic(topic_name, topic.id)
+            topic = await self._get_or_create(topic_name)
+            producer_id = await self._producers.register(topic.id)
+        if producer_id is None:
+            raise TopicNotFound(topic_name)
+        return producer_id
 
     async def register_consumer(self, topic_name: str) -> int:
         topic_id = await self._topic_id(topic_name)
-        return await self._consumers.register(topic_id)
+        consumer_id = await self._consumers.register(topic_id)
+        if consumer_id is None:
+            self._forget_topic(topic_name, topic_id)
+            raise TopicNotFound(topic_name)
+        return consumer_id
 
     async def produce(self, topic_name: str, producer_id: int, bodies: Sequence[str]) -> int:
         """Append ``bodies`` in order; returns the first offset once they are committed."""
-        topic_id = await self._topic_id(topic_name)
-        await self._producers.check(producer_id, topic_name, topic_id)
+        topic_id = await self._bound_topic_id(self._producers, producer_id, topic_name)
         for body in bodies:
             size = len(body.encode())
             if size > self._max_message_bytes:
@@ -116,7 +149,10 @@ class QueueService:
         self, topic_name: str, consumer_id: int, max_messages: int = 1
     ) -> list[StoredMessage]:
         topic_id = await self._consumer_topic_id(topic_name, consumer_id)
-        return await self._repo.read_next(topic_id, consumer_id, max_messages)
+        found = await self._repo.read_next(topic_id, consumer_id, max_messages)
+        if found:
+            self._observer.consumed(topic_name, len(found))
+        return found
 
     async def remaining(self, topic_name: str, consumer_id: int) -> int:
         await self._consumer_topic_id(topic_name, consumer_id)
@@ -126,9 +162,7 @@ class QueueService:
         return remaining
 
     async def _consumer_topic_id(self, topic_name: str, consumer_id: int) -> int:
-        topic_id = await self._topic_id(topic_name)
-        await self._consumers.check(consumer_id, topic_name, topic_id)
-        return topic_id
+        return await self._bound_topic_id(self._consumers, consumer_id, topic_name)
 
     def _committer(self, topic_id: int, topic_name: str) -> GroupCommitter:
         committer = self._committers.get(topic_id)
@@ -137,13 +171,16 @@ class QueueService:
             async def write(batch: Sequence[NewMessage]) -> int:
                 first = await self._repo.append(topic_id, batch)
                 if first is None:
+                    self._forget_topic(topic_name, topic_id)
                     raise TopicNotFound(topic_name)
+                self._observer.committed(topic_name, len(batch))
                 return first
 
             committer = self._committers[topic_id] = GroupCommitter(write)
         return committer
 
     async def _find_topic(self, name: str) -> TopicRecord | None:
+        bind_log_fields(topic=name)
         cached = self._topic_ids.get(name)
         if cached is not None:
             return TopicRecord(cached, name)
@@ -165,3 +202,66 @@ class QueueService:
             raise TopicNotFound(name)
         self._topic_ids[name] = topic.id
         return topic
+
+    @property
+    def stopping(self) -> asyncio.Event:
+        """Set once the server is going down; waits (long polls, retention) end early on it."""
+        return self._stopping
+
+    def begin_shutdown(self) -> None:
+        """Called on SIGTERM, before uvicorn waits for in-flight requests to finish."""
+        if not self._stopping.is_set():
+            logger.info("shutting down: waking waiting requests")
+            self._stopping.set()
+
+    async def shutdown(self) -> None:
+        """Wake every waiter, then let in-flight group commits finish before the pool closes."""
+        self.begin_shutdown()
+        await asyncio.gather(*(c.drain() for c in list(self._committers.values())))
+
+    async def topic_details(self, name: str) -> TopicDetails:
+        bind_log_fields(topic=name)
+        details = await self._repo.topic_details(name)
+        if details is None:
+            raise TopicNotFound(name)
+        return details
+
+    async def delete_topic(self, name: str) -> None:
+        """Remove the topic with its messages, producers and consumers."""
+        bind_log_fields(topic=name)
+        topic_id = await self._repo.delete_topic(name)
+        if topic_id is None:
+            raise TopicNotFound(name)
+        self._forget_topic(name, topic_id)
+        self._observer.topic_deleted(name)
+
+    async def consumer_lag(self, limit: int) -> LagReport:
+        return await self._repo.consumer_lag(limit)
+
+    def _forget_topic(self, name: str, topic_id: int) -> None:
+        """Drop every cached fact about a topic that is gone."""
+        if self._topic_ids.get(name) == topic_id:
+            del self._topic_ids[name]
+        self._committers.pop(topic_id, None)
+        self._producers.forget_topic(topic_id)
+        self._consumers.forget_topic(topic_id)
+
+    async def _bound_topic_id(self, bindings: _Bindings, client_id: int, topic_name: str) -> int:
+        """The topic's id, once the client is known to be registered for it.
+
+        Another server process may have deleted the topic and made a new one of the same
+        name, which this process's cache would still map to the old id; a mismatch is
+        therefore checked once more against a fresh lookup before it becomes a 403.
+        """
+        topic_id = await self._topic_id(topic_name)
+        try:
+            await bindings.check(client_id, topic_name, topic_id)
+        except WrongTopic:
+            self._topic_ids.pop(topic_name, None)
+            fresh = await self._topic_id(topic_name)
+            if fresh == topic_id:
+                raise
+            self._forget_topic(topic_name, topic_id)
+            await bindings.check(client_id, topic_name, fresh)
+            return fresh
+        return topic_id
