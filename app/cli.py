@@ -1,5 +1,8 @@
 """The ``logqueue`` command: ``serve`` runs the server; client commands use the SDK."""
 
+import json
+import urllib.request
+
 import typer
 import uvicorn
 
@@ -34,6 +37,27 @@ def serve(
         access_log=settings.access_log,
         timeout_graceful_shutdown=settings.shutdown_timeout_s,
     )
+
+
+@cli.command()
+def healthcheck(
+    timeout: float = typer.Option(3.0, help="Seconds to wait for the answer."),
+) -> None:
+    """Exit 0 if the server on this host answers /status with success (the image's HEALTHCHECK).
+
+    Python rather than curl: the slim image has no curl, and this reads the same settings.
+    """
+    settings = Settings()
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        with urllib.request.urlopen(f"http://{host}:{settings.port}/status", timeout=timeout) as r:
+            healthy = json.load(r).get("status") == "success"
+    except (OSError, ValueError):
+        healthy = False
+    if not healthy:
+        raise typer.Exit(1)
 
 
 def main() -> None:
