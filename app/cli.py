@@ -1,8 +1,12 @@
 """The ``logqueue`` command: ``serve`` runs the server; client commands use the SDK."""
 
+import json
+import urllib.request
+
 import typer
 import uvicorn
 
+from app.logging import logging_config
 from app.settings import Settings
 
 cli = typer.Typer(help="LogQueue: a durable HTTP log queue.", no_args_is_help=True)
@@ -17,7 +21,9 @@ def root() -> None:
 def serve(
     host: str | None = typer.Option(None, help="Bind address [LOGQUEUE_HOST]."),
     port: int | None = typer.Option(None, help="Port [LOGQUEUE_PORT]."),
-    workers: int = typer.Option(1, min=1, help="uvicorn worker processes (PostgreSQL only)."),
+    workers: int | None = typer.Option(
+        None, min=1, help="uvicorn worker processes, PostgreSQL only [LOGQUEUE_WORKERS]."
+    ),
 ) -> None:
     """Start the server with the LOGQUEUE_* settings."""
     settings = Settings()
@@ -25,9 +31,33 @@ def serve(
         "app.main:app",
         host=host or settings.host,
         port=port if port is not None else settings.port,
-        workers=workers,
-        log_level="info",
+        workers=workers or settings.workers,
+        log_config=logging_config(settings.log_level),
+        log_level=settings.log_level,
+        access_log=settings.access_log,
+        timeout_graceful_shutdown=settings.shutdown_timeout_s,
     )
+
+
+@cli.command()
+def healthcheck(
+    timeout: float = typer.Option(3.0, help="Seconds to wait for the answer."),
+) -> None:
+    """Exit 0 if the server on this host answers /status with success (the image's HEALTHCHECK).
+
+    Python rather than curl: the slim image has no curl, and this reads the same settings.
+    """
+    settings = Settings()
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        with urllib.request.urlopen(f"http://{host}:{settings.port}/status", timeout=timeout) as r:
+            healthy = json.load(r).get("status") == "success"
+    except (OSError, ValueError):
+        healthy = False
+    if not healthy:
+        raise typer.Exit(1)
 
 
 def main() -> None:

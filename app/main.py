@@ -1,5 +1,7 @@
-"""App factory: ``create_app(settings)`` owns the engine and the queue service."""
+"""App factory: ``create_app(settings)`` owns the engine, the queue service and its metrics."""
 
+import asyncio
+import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -8,13 +10,17 @@ from typing import Any
 from fastapi import FastAPI
 
 from app import __version__
-from app.api import consumer, producer, status, topics
+from app.api import consumer, metrics, producer, status, topics
+from app.api.body_limit import BodySizeLimit
+from app.api.telemetry import RequestTelemetry
 from app.database import create_engine, migrate
 from app.errors import add_exception_handlers
-from app.middleware import BodySizeLimit
+from app.metrics import Metrics
 from app.schemas import Failure, ValidationFailure
 from app.service import QueueService
+from app.service.retention import RetentionEnforcer
 from app.settings import Settings
+from app.shutdown import on_exit_signal
 from app.storage import QueueRepository
 from app.storage.listener import ProduceListener
 
@@ -25,9 +31,12 @@ COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
     503: {"model": Failure, "description": "Database unavailable; retry after Retry-After"},
 }
 
+logger = logging.getLogger(__name__)
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    telemetry = Metrics(max_lag_series=settings.metrics_max_lag_series)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -35,9 +44,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.migrate_on_start:
             await migrate(engine, settings)
         process_tag = secrets.token_hex(8)
-        service = QueueService.from_settings(
-            QueueRepository(engine, notify_tag=process_tag), settings
-        )
+        repository = QueueRepository(engine, notify_tag=process_tag)
+        service = QueueService.from_settings(repository, settings, observer=telemetry)
+        app.state.service = service
+        telemetry.watch_pool(engine.pool.checkedout)  # type: ignore[attr-defined]
+        telemetry.watch_long_poll_waiters(lambda: service.wakeups.waiting)
         listener = None
         if not settings.is_sqlite:  # SQLite serves one process: in-process wake-ups suffice
             wakeups = service.wakeups
@@ -45,14 +56,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 settings.database_url, process_tag, wakeups.notify, wakeups.notify_all
             )
             await listener.start(ready_timeout=settings.connect_timeout)
-        app.state.service = service
+        retention = asyncio.create_task(
+            RetentionEnforcer(
+                repository,
+                interval_s=settings.retention_interval_s,
+                batch_size=settings.retention_batch_size,
+                stop=service.stopping,
+            ).run()
+        )
         try:
-            yield
+            with on_exit_signal(service.begin_shutdown):
+                yield
         finally:
-            service.shutdown()
+            # uvicorn has stopped accepting and waited for in-flight requests by now.
+            await service.shutdown()
+            await retention
             if listener is not None:
                 await listener.stop()
             await engine.dispose()
+            logger.info("shutdown complete")
 
     app = FastAPI(
         title="LogQueue",
@@ -62,9 +84,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.metrics = telemetry
     add_exception_handlers(app)
+    app.add_middleware(RequestTelemetry, metrics=telemetry)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
-    for module in (status, topics, producer, consumer):
+    for module in (status, topics, producer, consumer, metrics):
         app.include_router(module.router, responses=COMMON_RESPONSES)
     _document_batch_limit(app, settings.max_batch)
     return app

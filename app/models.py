@@ -23,7 +23,11 @@ class Base(DeclarativeBase):
 
 
 class Topic(Base):
-    """An append-only log; ``next_offset`` is the offset the next message will get."""
+    """An append-only log; ``next_offset`` is the offset the next message will get.
+
+    Retention cuts the log's head: messages below ``first_offset`` are gone (or about to
+    be deleted), so readers start no earlier than it.
+    """
 
     __tablename__ = "topics"
 
@@ -31,6 +35,9 @@ class Topic(Base):
     name: Mapped[str] = mapped_column(String(255), unique=True)
     next_offset: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    first_offset: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    retention_messages: Mapped[int | None] = mapped_column(BigInteger)
+    retention_ms: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Producer(Base):

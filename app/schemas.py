@@ -11,6 +11,8 @@ from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field,
 
 TOPIC_PATTERN = r"^[A-Za-z0-9._-]+$"
 MAX_CLIENT_ID = 2**53
+MAX_RETENTION_MESSAGES = 2**53  # exact in a JSON double, like the ids
+MAX_RETENTION_MS = 100 * 365 * 24 * 3600 * 1000  # a century: far beyond any real limit
 
 TopicName = Annotated[
     str,
@@ -58,6 +60,12 @@ def _one_payload_schema(schema: dict[str, Any]) -> None:
 
 class CreateTopicRequest(Request):
     topic_name: TopicName = Field(validation_alias=AliasChoices("topic_name", "name"))
+    retention_messages: int | None = Field(
+        default=None, ge=1, le=MAX_RETENTION_MESSAGES, description="Keep at most this many."
+    )
+    retention_ms: int | None = Field(
+        default=None, ge=1, le=MAX_RETENTION_MS, description="Keep messages this young."
+    )
 
 
 class RegisterRequest(Request):
@@ -184,3 +192,21 @@ class FieldError(BaseModel):
 
 class ValidationFailure(Failure):
     errors: list[FieldError]
+
+
+class ConsumerState(BaseModel):
+    consumer_id: int
+    offset: int = Field(description="The offset this consumer reads next.")
+    lag: int = Field(description="Messages it has not read yet.")
+
+
+class TopicDetailsResponse(Success):
+    topic: str
+    length: int = Field(description="Messages stored now (after retention).")
+    first_offset: int = Field(description="Oldest offset still kept.")
+    next_offset: int = Field(description="Offset the next message will get.")
+    retention_messages: int | None
+    retention_ms: int | None
+    created_at: datetime
+    producers: list[int]
+    consumers: list[ConsumerState]

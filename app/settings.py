@@ -1,8 +1,9 @@
 """All server configuration, read from ``LOGQUEUE_*`` environment variables."""
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -34,6 +35,31 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
+    workers: int = Field(default=1, ge=1, description="uvicorn worker processes (PostgreSQL).")
+    log_level: Literal["debug", "info", "warning", "error", "critical"] = Field(
+        default="info", description="Level of the JSON log lines on stderr."
+    )
+    access_log: bool = Field(
+        default=False, description="Also emit uvicorn's access log (the JSON request log is kept)."
+    )
+    shutdown_timeout_s: float = Field(
+        default=30.0, gt=0, description="How long SIGTERM waits for in-flight requests."
+    )
+    retention_interval_s: float = Field(
+        default=10.0, gt=0, description="Pause between two retention passes over the topics."
+    )
+    retention_batch_size: int = Field(
+        default=1000, ge=1, description="Expired messages deleted per transaction."
+    )
+    metrics_max_lag_series: int = Field(
+        default=500, ge=1, description="Consumers (largest lag first) exported by /metrics."
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_level(cls, value: object) -> object:
+        """Operators write INFO as often as info."""
+        return value.lower() if isinstance(value, str) else value
 
     @property
     def is_sqlite(self) -> bool:

@@ -133,9 +133,11 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture(scope="module")
-def live_server(database_url: str) -> Iterator[LiveServer]:
+def live_server(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
     """One real server per module over the session's database (migrations run on start)."""
     asyncio.run(clear_tables(Settings(database_url=database_url)))
-    server = start_server(database_url)
+    server = start_server(database_url, log_path=tmp_path_factory.mktemp("server") / "log")
     yield server
     server.stop()

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
@@ -21,14 +22,21 @@ def free_port() -> int:
 class LiveServer:
     url: str
     process: subprocess.Popen[bytes]
+    log_path: Path
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
         if self.process.poll() is None:
             self.process.send_signal(sig)
         return self.process.wait(timeout=30)
 
+    def log(self) -> str:
+        """Everything the server wrote to stderr so far (its JSON log lines)."""
+        return self.log_path.read_text()
 
-def start_server(database_url: str, *, port: int | None = None, **env: str) -> LiveServer:
+
+def start_server(
+    database_url: str, *, log_path: Path, port: int | None = None, **env: str
+) -> LiveServer:
     """Start the server and return once ``/status`` answers (or fail with its output)."""
     port = port or free_port()
     environment = {
@@ -37,13 +45,15 @@ def start_server(database_url: str, *, port: int | None = None, **env: str) -> L
         "LOGQUEUE_PORT": str(port),
         **env,
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve"],
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    server = LiveServer(f"http://127.0.0.1:{port}", process)
+    # A file, not a pipe: a busy server would block once a pipe nobody reads is full.
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve"],
+            env=environment,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+    server = LiveServer(f"http://127.0.0.1:{port}", process, log_path)
     _wait_until_ready(server)
     return server
 
@@ -52,8 +62,7 @@ def _wait_until_ready(server: LiveServer, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            _, err = server.process.communicate()
-            raise RuntimeError(f"server exited with {server.process.returncode}: {err.decode()}")
+            raise RuntimeError(f"server exited with {server.process.returncode}: {server.log()}")
         try:
             if httpx.get(server.url + "/status", timeout=1).status_code == 200:
                 return

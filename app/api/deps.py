@@ -7,6 +7,7 @@ from fastapi import Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 
+from app.metrics import Metrics
 from app.schemas import ClientId, ConsumerRef, TopicName
 from app.service import QueueService
 
@@ -17,6 +18,14 @@ def get_service(request: Request) -> QueueService:
 
 
 ServiceDep = Annotated[QueueService, Depends(get_service)]
+
+
+def get_metrics(request: Request) -> Metrics:
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 
 
 async def consumer_ref(

@@ -44,6 +44,7 @@ class GroupCommitter:
         self._write_batch = write_batch
         self._lock = asyncio.Lock()
         self._queued: list[_Request] = []
+        self._flushing: asyncio.Future[None] | None = None
 
     async def append(self, messages: Sequence[NewMessage]) -> Appended:
         return await self._enqueue(_Request(messages=messages))
@@ -57,8 +58,17 @@ class GroupCommitter:
             if not request.done.done():
                 batch, self._queued = self._queued, []
                 # Shielded so a cancelled leader still finishes (and answers) its followers.
-                await asyncio.shield(self._flush(batch))
+                self._flushing = asyncio.ensure_future(self._flush(batch))
+                await asyncio.shield(self._flushing)
         return await request.done
+
+    async def drain(self) -> None:
+        """Wait for a write still running (its leader may have been cancelled) to finish.
+
+        Shutdown calls this before closing the pool, so no commit is cut off mid-way.
+        """
+        if self._flushing is not None:
+            await asyncio.wait([self._flushing])
 
     async def _flush(self, batch: list[_Request]) -> None:
         run: list[_Request] = []

@@ -6,6 +6,7 @@ anything wrong.
 """
 
 import asyncio
+import logging
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -20,11 +21,15 @@ from app.errors import (
     TopicNotFound,
     WrongTopic,
 )
+from app.logging import bind_log_fields
 from app.service.group_commit import Appended, GroupCommitter
+from app.service.observer import NoObserver, QueueObserver
 from app.service.wakeups import Wakeups
 from app.settings import Settings
 from app.storage import QueueRepository, StoredMessage, TopicRecord
-from app.storage.repository import NewMessage
+from app.storage.repository import LagReport, NewMessage, Retention, TopicDetails
+
+logger = logging.getLogger(__name__)
 
 # JavaScript-safe integers: old browser clients can hold them without rounding.
 ID_BITS = 53
@@ -42,7 +47,7 @@ class _Bindings:
         self,
         role: str,
         lookup: Callable[[int], Awaitable[int | None]],
-        insert: Callable[[int, int], Awaitable[bool]],
+        insert: Callable[[int, int], Awaitable[bool | None]],
         not_found: type[ProducerNotFound] | type[ConsumerNotFound],
     ) -> None:
         self._role = role
@@ -51,10 +56,14 @@ class _Bindings:
         self._not_found = not_found
         self._topics: dict[int, int] = {}
 
-    async def register(self, topic_id: int) -> int:
+    async def register(self, topic_id: int) -> int | None:
+        """A new id bound to the topic, or None if the topic no longer exists."""
         while True:
             client_id = new_client_id()
-            if await self._insert(client_id, topic_id):
+            inserted = await self._insert(client_id, topic_id)
+            if inserted is None:
+                return None
+            if inserted:
                 self._topics[client_id] = topic_id
                 return client_id
 
@@ -68,6 +77,10 @@ class _Bindings:
         if bound != topic_id:
             raise WrongTopic(self._role, client_id, topic_name)
 
+    def forget_topic(self, topic_id: int) -> None:
+        """Drop the bindings of a deleted topic (SQLite may give its id to a new topic)."""
+        self._topics = {c: t for c, t in self._topics.items() if t != topic_id}
+
 
 class QueueService:
     def __init__(
@@ -77,9 +90,12 @@ class QueueService:
         *,
         max_message_bytes: int,
         max_batch: int,
+        observer: QueueObserver | None = None,
     ) -> None:
         self._repo = repository
         self.wakeups = wakeups
+        self._observer = observer or NoObserver()
+        self._stopping = asyncio.Event()
         self._max_message_bytes = max_message_bytes
         self._max_batch = max_batch
         self._topic_ids: dict[str, int] = {}
@@ -92,12 +108,18 @@ class QueueService:
         self._committers: dict[int, GroupCommitter] = {}
 
     @classmethod
-    def from_settings(cls, repository: QueueRepository, settings: Settings) -> "QueueService":
+    def from_settings(
+        cls,
+        repository: QueueRepository,
+        settings: Settings,
+        observer: QueueObserver | None = None,
+    ) -> "QueueService":
         return cls(
             repository,
             Wakeups(settings.max_waiters),
             max_message_bytes=settings.max_message_bytes,
             max_batch=settings.max_batch,
+            observer=observer,
         )
 
     async def database_ok(self) -> bool:
@@ -107,8 +129,9 @@ class QueueService:
             return False
         return True
 
-    async def create_topic(self, name: str) -> None:
-        topic = await self._repo.create_topic(name)
+    async def create_topic(self, name: str, retention: Retention | None = None) -> None:
+        bind_log_fields(topic=name)
+        topic = await self._repo.create_topic(name, retention)
         if topic is None:
             raise TopicExists(name)
         self._topic_ids[name] = topic.id
@@ -119,15 +142,22 @@ class QueueService:
     async def register_producer(self, topic_name: str) -> int:
         """Registering a producer creates its topic, as the original design did."""
         topic = await self._find_topic(topic_name) or await self._get_or_create(topic_name)
-        return await self._producers.register(topic.id)
+        producer_id = await self._producers.register(topic.id)
+        if producer_id is None:  # deleted meanwhile: make it again, as for a new name
+            self._forget_topic(topic_name, topic.id)
+            topic = await self._get_or_create(topic_name)
+            producer_id = await self._producers.register(topic.id)
+        if producer_id is None:
+            raise TopicNotFound(topic_name)
+        return producer_id
 
     async def register_consumer(self, topic_name: str) -> int:
         topic_id = await self._topic_id(topic_name)
-        return await self._consumers.register(topic_id)
-
-    def shutdown(self) -> None:
-        """Answer every long poll now with what it has, and let no new one wait."""
-        self.wakeups.close()
+        consumer_id = await self._consumers.register(topic_id)
+        if consumer_id is None:
+            self._forget_topic(topic_name, topic_id)
+            raise TopicNotFound(topic_name)
+        return consumer_id
 
     async def produce(
         self,
@@ -147,8 +177,7 @@ class QueueService:
             size = len(body.encode())
             if size > self._max_message_bytes:
                 raise MessageTooLarge(size, self._max_message_bytes)
-        topic_id = await self._topic_id(topic_name)
-        await self._producers.check(producer_id, topic_name, topic_id)
+        topic_id = await self._bound_topic_id(self._producers, producer_id, topic_name)
         batch = [NewMessage(producer_id, body) for body in bodies]
         committer = self._committer(topic_id, topic_name)
         if sequence is None:
@@ -159,11 +188,12 @@ class QueueService:
             if result.outcome == "no_producer":
                 raise ProducerNotFound(producer_id)
             if result.outcome == "no_topic":
+                self._forget_topic(topic_name, topic_id)
                 raise TopicNotFound(topic_name)
             if result.outcome == "out_of_order":
                 raise SequenceConflict(producer_id, sequence, result.expected)
             if result.outcome == "stored":
-                self.wakeups.notify(topic_id)
+                self._committed(topic_id, topic_name, result.count)
             return Appended(result.first, result.count, result.outcome == "duplicate")
 
         return await committer.run_alone(sequenced)
@@ -182,8 +212,11 @@ class QueueService:
             found = await self._repo.read_next(topic_id, consumer_id, max_messages)
             left = deadline - loop.time()
             if found or left <= 0 or self.wakeups.closed:
-                return found
+                break
             await self.wakeups.wait(woken, left)
+        if found:
+            self._observer.consumed(topic_name, len(found))
+        return found
 
     async def remaining(self, topic_name: str, consumer_id: int) -> int:
         await self._consumer_topic_id(topic_name, consumer_id)
@@ -193,9 +226,7 @@ class QueueService:
         return remaining
 
     async def _consumer_topic_id(self, topic_name: str, consumer_id: int) -> int:
-        topic_id = await self._topic_id(topic_name)
-        await self._consumers.check(consumer_id, topic_name, topic_id)
-        return topic_id
+        return await self._bound_topic_id(self._consumers, consumer_id, topic_name)
 
     def _committer(self, topic_id: int, topic_name: str) -> GroupCommitter:
         committer = self._committers.get(topic_id)
@@ -204,14 +235,20 @@ class QueueService:
             async def write(batch: Sequence[NewMessage]) -> int:
                 first = await self._repo.append(topic_id, batch)
                 if first is None:
+                    self._forget_topic(topic_name, topic_id)
                     raise TopicNotFound(topic_name)
-                self.wakeups.notify(topic_id)
+                self._committed(topic_id, topic_name, len(batch))
                 return first
 
             committer = self._committers[topic_id] = GroupCommitter(write)
         return committer
 
+    def _committed(self, topic_id: int, topic_name: str, count: int) -> None:
+        self.wakeups.notify(topic_id)
+        self._observer.committed(topic_name, count)
+
     async def _find_topic(self, name: str) -> TopicRecord | None:
+        bind_log_fields(topic=name)
         cached = self._topic_ids.get(name)
         if cached is not None:
             return TopicRecord(cached, name)
@@ -233,3 +270,67 @@ class QueueService:
             raise TopicNotFound(name)
         self._topic_ids[name] = topic.id
         return topic
+
+    @property
+    def stopping(self) -> asyncio.Event:
+        """Set once the server is going down; waits (long polls, retention) end early on it."""
+        return self._stopping
+
+    def begin_shutdown(self) -> None:
+        """Called on SIGTERM, before uvicorn waits for in-flight requests to finish."""
+        if not self._stopping.is_set():
+            logger.info("shutting down: waking waiting requests")
+            self._stopping.set()
+            self.wakeups.close()
+
+    async def shutdown(self) -> None:
+        """Wake every waiter, then let in-flight group commits finish before the pool closes."""
+        self.begin_shutdown()
+        await asyncio.gather(*(c.drain() for c in list(self._committers.values())))
+
+    async def topic_details(self, name: str) -> TopicDetails:
+        bind_log_fields(topic=name)
+        details = await self._repo.topic_details(name)
+        if details is None:
+            raise TopicNotFound(name)
+        return details
+
+    async def delete_topic(self, name: str) -> None:
+        """Remove the topic with its messages, producers and consumers."""
+        bind_log_fields(topic=name)
+        topic_id = await self._repo.delete_topic(name)
+        if topic_id is None:
+            raise TopicNotFound(name)
+        self._forget_topic(name, topic_id)
+        self._observer.topic_deleted(name)
+
+    async def consumer_lag(self, limit: int) -> LagReport:
+        return await self._repo.consumer_lag(limit)
+
+    def _forget_topic(self, name: str, topic_id: int) -> None:
+        """Drop every cached fact about a topic that is gone."""
+        if self._topic_ids.get(name) == topic_id:
+            del self._topic_ids[name]
+        self._committers.pop(topic_id, None)
+        self._producers.forget_topic(topic_id)
+        self._consumers.forget_topic(topic_id)
+
+    async def _bound_topic_id(self, bindings: _Bindings, client_id: int, topic_name: str) -> int:
+        """The topic's id, once the client is known to be registered for it.
+
+        Another server process may have deleted the topic and made a new one of the same
+        name, which this process's cache would still map to the old id; a mismatch is
+        therefore checked once more against a fresh lookup before it becomes a 403.
+        """
+        topic_id = await self._topic_id(topic_name)
+        try:
+            await bindings.check(client_id, topic_name, topic_id)
+        except WrongTopic:
+            self._topic_ids.pop(topic_name, None)
+            fresh = await self._topic_id(topic_name)
+            if fresh == topic_id:
+                raise
+            self._forget_topic(topic_name, topic_id)
+            await bindings.check(client_id, topic_name, fresh)
+            return fresh
+        return topic_id

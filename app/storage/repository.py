@@ -8,10 +8,22 @@ database never hand out an offset twice or leave a gap.
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import ScalarSelect, Select, and_, case, func, insert, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    ScalarSelect,
+    Select,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -50,6 +62,54 @@ class SequencedAppend:
 class NewMessage:
     producer_id: int
     body: str
+
+
+@dataclass(frozen=True, slots=True)
+class Retention:
+    """A topic's limits; None means unlimited. Whichever cuts more wins."""
+
+    messages: int | None = None
+    ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerPosition:
+    consumer_id: int
+    offset: int
+    lag: int
+
+
+@dataclass(frozen=True, slots=True)
+class TopicDetails:
+    name: str
+    first_offset: int
+    next_offset: int
+    retention: Retention
+    created_at: datetime
+    producers: list[int]
+    consumers: list[ConsumerPosition]
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerLag:
+    topic: str
+    consumer_id: int
+    lag: int
+
+
+@dataclass(frozen=True, slots=True)
+class LagReport:
+    """The ``limit`` largest lags, and how many consumers there are in all."""
+
+    lags: list[ConsumerLag]
+    consumers: int
+
+
+@dataclass(frozen=True, slots=True)
+class RetainedTopic:
+    id: int
+    name: str
+    retention: Retention
 
 
 NOTIFY_CHANNEL = "logqueue_produced"
@@ -104,12 +164,22 @@ class QueueRepository:
         async with self._connect() as conn:
             await conn.execute(text("SELECT 1"))
 
-    async def create_topic(self, name: str) -> TopicRecord | None:
+    async def create_topic(
+        self, name: str, retention: Retention | None = None
+    ) -> TopicRecord | None:
         """Returns None when the name is taken (the unique index decides, not a prior read)."""
+        limits = retention or Retention()
         try:
             async with self._connect() as conn:
                 topic_id = await conn.scalar(
-                    insert(topics).values(name=name, next_offset=0).returning(topics.c.id)
+                    insert(topics)
+                    .values(
+                        name=name,
+                        next_offset=0,
+                        retention_messages=limits.messages,
+                        retention_ms=limits.ms,
+                    )
+                    .returning(topics.c.id)
                 )
         except IntegrityError:
             return None
@@ -126,19 +196,20 @@ class QueueRepository:
             result = await conn.scalars(select(topics.c.name).order_by(topics.c.id))
             return list(result)
 
-    async def add_producer(self, producer_id: int, topic_id: int) -> bool:
+    async def add_producer(self, producer_id: int, topic_id: int) -> bool | None:
         """False when the id is already taken, so the caller can draw another."""
         return await self._insert_client(producers, producer_id, topic_id)
 
-    async def add_consumer(self, consumer_id: int, topic_id: int) -> bool:
+    async def add_consumer(self, consumer_id: int, topic_id: int) -> bool | None:
         return await self._insert_client(consumers, consumer_id, topic_id)
 
-    async def _insert_client(self, table: object, client_id: int, topic_id: int) -> bool:
+    async def _insert_client(self, table: object, client_id: int, topic_id: int) -> bool | None:
+        """None when the topic is gone (deleted by another process since it was looked up)."""
         try:
             async with self._connect() as conn:
                 await conn.execute(insert(table).values(id=client_id, topic_id=topic_id))  # type: ignore[arg-type]
         except IntegrityError:
-            return False
+            return False if await self._topic_exists(topic_id) else None
         return True
 
     async def producer_topic(self, producer_id: int) -> int | None:
@@ -226,13 +297,13 @@ class QueueRepository:
                 return [StoredMessage(*r) for r in rows]
         async with self._begin() as conn:
             start = await conn.scalar(
-                select(consumers.c.offset).where(consumers.c.id == consumer_id)
+                select(_read_start(topic_id)).where(consumers.c.id == consumer_id)
             )
             end = _topic_end(topic_id)
-            wanted = consumers.c.offset + max_messages
+            wanted = _read_start(topic_id) + max_messages
             stop = await conn.scalar(
                 update(consumers)
-                .where(consumers.c.id == consumer_id, consumers.c.offset < end)
+                .where(consumers.c.id == consumer_id, _read_start(topic_id) < end)
                 .values(offset=case((wanted < end, wanted), else_=end))
                 .returning(consumers.c.offset)
             )
@@ -245,14 +316,177 @@ class QueueRepository:
         """Unread count from two offsets: constant time however long the log is."""
         async with self._connect() as conn:
             return await conn.scalar(
-                select(topics.c.next_offset - consumers.c.offset)
+                select(_lag())
                 .select_from(consumers.join(topics, topics.c.id == consumers.c.topic_id))
                 .where(consumers.c.id == consumer_id)
             )
 
+    async def _topic_exists(self, topic_id: int) -> bool:
+        async with self._connect() as conn:
+            found = await conn.scalar(select(topics.c.id).where(topics.c.id == topic_id))
+        return found is not None
+
+    async def topic_details(self, name: str) -> TopicDetails | None:
+        """One snapshot of a topic: its log bounds, its producers and its consumers."""
+        async with self._connect() as conn:
+            row = (
+                await conn.execute(
+                    select(
+                        topics.c.id,
+                        topics.c.first_offset,
+                        topics.c.next_offset,
+                        topics.c.retention_messages,
+                        topics.c.retention_ms,
+                        topics.c.created_at,
+                    ).where(topics.c.name == name)
+                )
+            ).one_or_none()
+            if row is None:
+                return None
+            producer_ids = await conn.scalars(
+                select(producers.c.id)
+                .where(producers.c.topic_id == row.id)
+                .order_by(producers.c.created_at, producers.c.id)
+            )
+            positions = await conn.execute(
+                select(consumers.c.id, _lag())
+                .select_from(consumers.join(topics, topics.c.id == consumers.c.topic_id))
+                .where(consumers.c.topic_id == row.id)
+                .order_by(consumers.c.created_at, consumers.c.id)
+            )
+            return TopicDetails(
+                name=name,
+                first_offset=row.first_offset,
+                next_offset=row.next_offset,
+                retention=Retention(row.retention_messages, row.retention_ms),
+                created_at=row.created_at,
+                producers=list(producer_ids),
+                consumers=[
+                    ConsumerPosition(cid, row.next_offset - lag, lag) for cid, lag in positions
+                ],
+            )
+
+    async def delete_topic(self, name: str) -> int | None:
+        """Delete the topic; its messages, producers and consumers go by ON DELETE CASCADE.
+
+        Returns the deleted topic's id, or None if there was no such topic.
+        """
+        async with self._begin() as conn:
+            return await conn.scalar(
+                delete(topics).where(topics.c.name == name).returning(topics.c.id)
+            )
+
+    async def consumer_lag(self, limit: int) -> LagReport:
+        """The ``limit`` largest lags in one query over consumers and topics (no message scan)."""
+        lag = _lag().label("lag")
+        async with self._connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(topics.c.name, consumers.c.id, lag, func.count().over())
+                    .select_from(consumers.join(topics, topics.c.id == consumers.c.topic_id))
+                    .order_by(lag.desc(), consumers.c.id)
+                    .limit(limit)
+                )
+            ).all()
+        total = rows[0][3] if rows else 0
+        return LagReport([ConsumerLag(name, cid, lag) for name, cid, lag, _ in rows], total)
+
+    async def retained_topics(self) -> list[RetainedTopic]:
+        """Topics with a retention limit: the only ones the retention task has to visit."""
+        async with self._connect() as conn:
+            rows = await conn.execute(
+                select(
+                    topics.c.id, topics.c.name, topics.c.retention_messages, topics.c.retention_ms
+                )
+                .where(
+                    (topics.c.retention_messages.is_not(None))
+                    | (topics.c.retention_ms.is_not(None))
+                )
+                .order_by(topics.c.id)
+            )
+            return [RetainedTopic(tid, name, Retention(n, ms)) for tid, name, n, ms in rows]
+
+    async def advance_first_offset(
+        self, topic_id: int, retention: Retention, now: datetime
+    ) -> int | None:
+        """Move the log's head past what ``retention`` no longer keeps; returns the new head.
+
+        Only the head moves here, in a short transaction (the topic row is the lock every
+        produce takes); the messages below it are deleted afterwards by
+        ``delete_below_first_offset``. Readers never look below the head, so messages
+        waiting for deletion are already invisible. The head only moves forward.
+        """
+        async with self._begin() as conn:
+            bounds = (
+                await conn.execute(
+                    select(topics.c.first_offset, topics.c.next_offset).where(
+                        topics.c.id == topic_id
+                    )
+                )
+            ).one_or_none()
+            if bounds is None:
+                return None
+            first, end = bounds
+            target = first
+            if retention.messages is not None:
+                target = max(target, end - retention.messages)
+            if retention.ms is not None:
+                cutoff = now - timedelta(milliseconds=retention.ms)
+                kept = await conn.scalar(
+                    select(messages.c.offset)
+                    .where(
+                        messages.c.topic_id == topic_id,
+                        messages.c.offset >= first,
+                        messages.c.offset < end,
+                        messages.c.produced_at >= cutoff,
+                    )
+                    .order_by(messages.c.offset)
+                    .limit(1)
+                )
+                target = max(target, end if kept is None else kept)
+            if target > first:
+                await conn.execute(
+                    update(topics)
+                    .where(topics.c.id == topic_id, topics.c.first_offset < target)
+                    .values(first_offset=target)
+                )
+            return target
+
+    async def delete_below_first_offset(self, topic_id: int, batch_size: int) -> int:
+        """Delete up to ``batch_size`` messages the head has passed; returns how many."""
+        first = select(topics.c.first_offset).where(topics.c.id == topic_id).scalar_subquery()
+        doomed = (
+            select(messages.c.offset)
+            .where(messages.c.topic_id == topic_id, messages.c.offset < first)
+            .order_by(messages.c.offset)
+            .limit(batch_size)
+        )
+        async with self._begin() as conn:
+            result = await conn.execute(
+                delete(messages).where(
+                    messages.c.topic_id == topic_id, messages.c.offset.in_(doomed)
+                )
+            )
+        return result.rowcount
+
 
 def _topic_end(topic_id: int) -> ScalarSelect[int]:
     return select(topics.c.next_offset).where(topics.c.id == topic_id).scalar_subquery()
+
+
+def _read_start(topic_id: int) -> ColumnElement[int]:
+    """Where a consumer reads next: retention may have cut the log past its offset."""
+    first = select(topics.c.first_offset).where(topics.c.id == topic_id).scalar_subquery()
+    return case((consumers.c.offset < first, first), else_=consumers.c.offset)
+
+
+def _lag() -> ColumnElement[int]:
+    """Unread messages of a consumer, in a query that joins consumers to their topic."""
+    start = case(
+        (consumers.c.offset < topics.c.first_offset, topics.c.first_offset),
+        else_=consumers.c.offset,
+    )
+    return topics.c.next_offset - start
 
 
 def _messages_between(topic_id: int, start: int, stop: int) -> Select[tuple[int, str, datetime]]:
@@ -276,9 +510,9 @@ def _advance_and_read(
     cannot see.
     """
     old = (
-        select(consumers.c.id, consumers.c.offset.label("start"))
+        select(consumers.c.id, _read_start(topic_id).label("start"))
         .where(consumers.c.id == consumer_id)
-        .with_for_update()
+        .with_for_update(of=consumers)
         .cte("old")
     )
     end = _topic_end(topic_id)

@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -18,8 +19,9 @@ def fresh_pg(database_url: str) -> str:
 
 
 @pytest.fixture
-def two_servers(fresh_pg: str) -> Iterator[tuple[LiveServer, LiveServer]]:
-    first, second = start_server(fresh_pg), start_server(fresh_pg)
+def two_servers(fresh_pg: str, tmp_path: Path) -> Iterator[tuple[LiveServer, LiveServer]]:
+    first = start_server(fresh_pg, log_path=tmp_path / "first.log")
+    second = start_server(fresh_pg, log_path=tmp_path / "second.log")
     yield first, second
     first.stop()
     second.stop()

@@ -56,7 +56,7 @@ async def test_too_many_waiters_is_refused(repository: QueueRepository, empty_db
     await until_waiting(service)
     with pytest.raises(TooManyWaiters):
         await service.consume("t", consumer_id, 1, wait_ms=LONG)
-    service.shutdown()
+    service.begin_shutdown()
     async with asyncio.timeout(5):
         assert await first == []
 
@@ -66,7 +66,7 @@ async def test_shutdown_answers_waiting_polls(service: QueueService) -> None:
     consumer_id = await service.register_consumer("t")
     poll = asyncio.create_task(service.consume("t", consumer_id, 1, wait_ms=LONG))
     await until_waiting(service)
-    service.shutdown()
+    service.begin_shutdown()
     async with asyncio.timeout(5):
         assert await poll == []
     # After shutdown nothing parks: a new long poll answers at once.

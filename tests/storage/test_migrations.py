@@ -1,9 +1,15 @@
 """The ORM models and the Alembic migrations describe the same schema."""
 
+from collections.abc import Callable
+from pathlib import Path
+
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
+from alembic import command
 from app.database import create_engine
 from app.models import Base
 from app.settings import Settings
@@ -19,3 +25,37 @@ async def test_models_match_migrations(settings: Settings) -> None:
         differences = await connection.run_sync(diff)
     await engine.dispose()
     assert differences == []
+
+
+async def test_retention_migration_keeps_data_both_ways(tmp_path: Path) -> None:
+    """0003 adds the retention columns to existing topics and can be taken back out."""
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
+    engine = create_engine(settings)
+
+    def to(revision: str, down: bool = False) -> Callable[[Connection], None]:
+        def run(connection: Connection) -> None:
+            config = Config(str(settings.alembic_config))
+            config.attributes["connection"] = connection
+            (command.downgrade if down else command.upgrade)(config, revision)
+
+        return run
+
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(to("0002"))
+            await conn.execute(text("INSERT INTO topics (name, next_offset) VALUES ('old', 7)"))
+            await conn.run_sync(to("0003"))
+            row = (
+                await conn.execute(
+                    text("SELECT next_offset, first_offset, retention_messages FROM topics")
+                )
+            ).one()
+            assert tuple(row) == (7, 0, None)
+            await conn.run_sync(to("0002", down=True))
+            columns = await conn.run_sync(
+                lambda sync: [c["name"] for c in inspect(sync).get_columns("topics")]
+            )
+            assert "first_offset" not in columns
+            assert (await conn.scalar(text("SELECT next_offset FROM topics"))) == 7
+    finally:
+        await engine.dispose()

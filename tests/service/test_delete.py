@@ -1,0 +1,47 @@
+"""Deleting a topic while another server process still has it cached."""
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from app.database import create_engine
+from app.errors import TopicNotFound
+from app.service import QueueService
+from app.settings import Settings
+from app.storage import QueueRepository
+
+
+@pytest.fixture
+async def other(empty_db: Settings) -> AsyncIterator[QueueService]:
+    """A second process's worth of state: its own engine and caches."""
+    engine = create_engine(empty_db)
+    yield QueueService.from_settings(QueueRepository(engine), empty_db)
+    await engine.dispose()
+
+
+async def test_recreated_topic_is_found_by_a_process_with_a_stale_cache(
+    service: QueueService, other: QueueService
+) -> None:
+    old_producer = await other.register_producer("t")
+    await other.produce("t", old_producer, ["old"])  # "t" is now cached in the other process
+
+    await service.delete_topic("t")
+    new_producer = await service.register_producer("t")
+    consumer_id = await service.register_consumer("t")
+
+    assert (await other.produce("t", new_producer, ["new"])).first == 0
+    assert [m.body for m in await other.consume("t", consumer_id, 10)] == ["new"]
+    assert await other.remaining("t", consumer_id) == 0
+
+
+async def test_registering_on_a_topic_deleted_elsewhere_is_404(
+    service: QueueService, other: QueueService
+) -> None:
+    await other.create_topic("t")
+    await other.register_consumer("t")
+    await service.delete_topic("t")
+    with pytest.raises(TopicNotFound):
+        await other.register_consumer("t")
+    # A producer registration makes the topic again, as it does for any new name.
+    producer_id = await other.register_producer("t")
+    assert (await service.produce("t", producer_id, ["again"])).first == 0
