@@ -3,6 +3,7 @@
 import typer
 import uvicorn
 
+from app import cli_client
 from app.settings import Settings
 
 cli = typer.Typer(help="LogQueue: a durable HTTP log queue.", no_args_is_help=True)
@@ -28,6 +29,9 @@ def serve(
         workers=workers,
         log_level="info",
     )
+
+
+cli_client.register(cli)
 
 
 def main() -> None:
