@@ -126,7 +126,7 @@ class _Gate:
 
     def __init__(self, role: Role) -> None:
         self._role = role
-        self._busy = 0
+        self.busy = 0
         self._idle = asyncio.Event()
         self._idle.set()
         self.closed = False
@@ -135,13 +135,13 @@ class _Gate:
     async def open(self) -> AsyncIterator[None]:
         if self.closed:
             raise Stopped(f"the {self._role} is stopped")
-        self._busy += 1
+        self.busy += 1
         self._idle.clear()
         try:
             yield
         finally:
-            self._busy -= 1
-            if not self._busy:
+            self.busy -= 1
+            if not self.busy:
                 self._idle.set()
 
     async def close(self) -> None:

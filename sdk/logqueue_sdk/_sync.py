@@ -119,7 +119,7 @@ class _Gate:
     def __init__(self, role: Role) -> None:
         self._role = role
         self._changed = threading.Condition()
-        self._busy = 0
+        self.busy = 0
         self.closed = False
 
     @contextmanager
@@ -127,18 +127,18 @@ class _Gate:
         with self._changed:
             if self.closed:
                 raise Stopped(f"the {self._role} is stopped")
-            self._busy += 1
+            self.busy += 1
         try:
             yield
         finally:
             with self._changed:
-                self._busy -= 1
+                self.busy -= 1
                 self._changed.notify_all()
 
     def close(self) -> None:
         with self._changed:
             self.closed = True
-            self._changed.wait_for(lambda: self._busy == 0)
+            self._changed.wait_for(lambda: self.busy == 0)
 
 
 class _Registrations:
