@@ -169,6 +169,15 @@ class _Registrations:
             return known if known is not None else await self.register(topic, stop)
 
 
+async def _started(owner: "AsyncProducer | AsyncConsumer") -> None:
+    """``async with`` registers at once; if that fails, the pool is released, not leaked."""
+    try:
+        await owner.start()
+    except BaseException:
+        await owner.client.aclose()
+        raise
+
+
 class AsyncProducer:
     """Sends messages to topics, registering itself on each topic on first use.
 
@@ -241,7 +250,7 @@ class AsyncProducer:
         await self.client.aclose()
 
     async def __aenter__(self) -> Self:
-        await self.start()
+        await _started(self)
         return self
 
     async def __aexit__(
@@ -348,7 +357,8 @@ class AsyncConsumer:
     async def get_next(self) -> AsyncIterator[Message]:
         """Yield messages from all topics in turn, waiting when all are empty, until ``stop()``.
 
-        Messages already taken from the broker are handed over before it returns.
+        Messages already taken from the broker are handed over before it returns; raises
+        ``BrokerUnavailable`` if the broker cannot be reached after the allowed retries.
         """
         rotation = Rotation(self._max_wait)
         while not self._stopped.is_set() and self._topics:
@@ -374,7 +384,7 @@ class AsyncConsumer:
         await self.client.aclose()
 
     async def __aenter__(self) -> Self:
-        await self.start()
+        await _started(self)
         return self
 
     async def __aexit__(

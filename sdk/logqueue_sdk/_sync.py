@@ -161,6 +161,16 @@ class _Registrations:
             return known if known is not None else self.register(topic, stop)
 
 
+def _register_all(owner: "Producer | Consumer", topics: Iterable[str]) -> None:
+    """Constructors register at once; if that fails, the pool is released, not leaked."""
+    try:
+        for topic in topics:
+            owner.register(topic)
+    except BaseException:
+        owner.client.close()
+        raise
+
+
 class Producer:
     """Sends messages to topics, registering itself on each topic on first use.
 
@@ -183,8 +193,7 @@ class Producer:
         self._stopped = threading.Event()
         self._reachable = True
         self._batches: bool | None = None
-        for topic in topics or ():
-            self.register(topic)
+        _register_all(self, topics or ())
 
     @property
     def topic_id_map(self) -> dict[str, int]:
@@ -289,9 +298,7 @@ class Consumer:
         self._max_wait = _base.require_positive(max_wait, "max_wait")
         self._gate = _Gate("consumer")
         self._stopped = threading.Event()
-        for topic in self._topics:
-            if topic not in self._registrations.ids:
-                self.register(topic)
+        _register_all(self, [t for t in self._topics if t not in self._registrations.ids])
 
     @property
     def topic_id_map(self) -> dict[str, int]:
@@ -327,7 +334,8 @@ class Consumer:
     def get_next(self) -> Iterator[Message]:
         """Yield messages from all topics in turn, waiting when all are empty, until ``stop()``.
 
-        Messages already taken from the broker are handed over before it returns.
+        Messages already taken from the broker are handed over before it returns; raises
+        ``BrokerUnavailable`` if the broker cannot be reached after the allowed retries.
         """
         rotation = Rotation(self._max_wait)
         while not self._stopped.is_set() and self._topics:
