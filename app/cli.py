@@ -6,6 +6,7 @@ import urllib.request
 import typer
 import uvicorn
 
+from app import cli_client
 from app.logging import logging_config
 from app.settings import Settings
 
@@ -58,6 +59,9 @@ def healthcheck(
         healthy = False
     if not healthy:
         raise typer.Exit(1)
+
+
+cli_client.register(cli)
 
 
 def main() -> None:

@@ -1,1 +1,39 @@
-"""LogQueue client library."""
+"""Python client for LogQueue, a durable HTTP log queue.
+
+Two flavours with the same method names: ``AsyncClient``/``AsyncProducer``/``AsyncConsumer``
+for asyncio, ``Client``/``Producer``/``Consumer`` for scripts and threads.
+"""
+
+from logqueue_sdk._async import AsyncClient, AsyncConsumer, AsyncProducer
+from logqueue_sdk._base import DEFAULT_BROKER, RetryPolicy
+from logqueue_sdk._sync import Client, Consumer, Producer
+from logqueue_sdk.errors import (
+    BrokerUnavailable,
+    InvalidRequest,
+    LogQueueError,
+    NotRegistered,
+    Stopped,
+    TopicExists,
+    TopicNotFound,
+)
+from logqueue_sdk.models import BrokerStatus, Message
+
+__all__ = [
+    "DEFAULT_BROKER",
+    "AsyncClient",
+    "AsyncConsumer",
+    "AsyncProducer",
+    "BrokerStatus",
+    "BrokerUnavailable",
+    "Client",
+    "Consumer",
+    "InvalidRequest",
+    "LogQueueError",
+    "Message",
+    "NotRegistered",
+    "Producer",
+    "RetryPolicy",
+    "Stopped",
+    "TopicExists",
+    "TopicNotFound",
+]

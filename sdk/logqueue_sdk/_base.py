@@ -1,0 +1,409 @@
+"""What both client flavours share: broker URLs, request shapes, the meaning of answers,
+retry timing and a consumer's polling state.
+
+Everything here is pure (no I/O), so ``_sync`` and ``_async`` are only the glue that sends a
+``Call`` and feeds the answer back: the two flavours cannot drift apart in behaviour.
+"""
+
+import enum
+import json
+import random
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Literal
+
+import httpx
+
+from logqueue_sdk.errors import (
+    BrokerUnavailable,
+    InvalidRequest,
+    LogQueueError,
+    NotRegistered,
+    TopicExists,
+    TopicNotFound,
+)
+from logqueue_sdk.models import BrokerStatus, Message
+
+DEFAULT_BROKER = "http://127.0.0.1:8000"
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_RETRIES = 5
+DEFAULT_BATCH_SIZE = 100
+DEFAULT_MAX_WAIT = 0.5
+FIRST_IDLE_WAIT = 0.05
+MAX_WAIT_MS = 30_000
+
+Role = Literal["producer", "consumer"]
+
+
+def normalise_broker(broker: str) -> str:
+    """Accept ``localhost:8000`` as the original assignment wrote it, as well as full URLs."""
+    url = broker.strip().rstrip("/")
+    if not url:
+        raise ValueError("broker address is empty")
+    return url if "://" in url else f"http://{url}"
+
+
+def require_positive(value: float, name: str) -> float:
+    if value <= 0:
+        raise ValueError(f"{name} must be positive")
+    return value
+
+
+def message_text(message: str | bytes) -> str:
+    """The broker stores text; bytes must be UTF-8, refused here before anything is sent."""
+    if isinstance(message, str):
+        return message
+    try:
+        return message.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        reason = f"message is not valid UTF-8 ({exc.reason} at byte {exc.start})"
+        raise InvalidRequest(reason) from None
+
+
+# --- requests ------------------------------------------------------------------------------
+
+
+class Retry(enum.Enum):
+    """How freely a call may be repeated after a failure."""
+
+    SAFE = "safe"
+    """Reads: repeating them changes nothing, so any transport error or 5xx is retried."""
+    UNSENT = "unsent"
+    """Changes state: retried only when the request certainly never reached the broker."""
+
+
+@dataclass(frozen=True)
+class Call:
+    """One HTTP request, described without sending it."""
+
+    method: str
+    path: str
+    retry: Retry
+    params: dict[str, str | int] | None = None
+    json: dict[str, Any] | None = None
+    wait: float = 0.0
+    """Seconds the broker may hold the request (long poll), added to the client's timeout."""
+
+
+def status_call() -> Call:
+    return Call("GET", "/status", Retry.SAFE)
+
+
+def list_topics_call() -> Call:
+    return Call("GET", "/topics", Retry.SAFE)
+
+
+def create_topic_call(name: str) -> Call:
+    """Not repeated once sent: a repeat of a create that did succeed would answer 409."""
+    return Call("POST", "/topics", Retry.UNSENT, json={"topic_name": name})
+
+
+def register_call(role: Role, topic: str) -> Call:
+    """Not repeated once sent: each registration issues a new id."""
+    return Call("POST", f"/{role}/register", Retry.UNSENT, json={"topic": topic})
+
+
+def produce_call(topic: str, producer_id: int, message: str) -> Call:
+    """Not repeated once sent: the broker cannot yet tell a repeat from a new message."""
+    body = {"topic": topic, "producer_id": producer_id, "message": message}
+    return Call("POST", "/producer/produce", Retry.UNSENT, json=body)
+
+
+def produce_batch_call(topic: str, producer_id: int, messages: Sequence[str]) -> Call:
+    body = {"topic": topic, "producer_id": producer_id, "messages": list(messages)}
+    return Call("POST", "/producer/produce", Retry.UNSENT, json=body)
+
+
+def consume_call(
+    topic: str, consumer_id: int, *, max_messages: int | None = None, wait: float = 0.0
+) -> Call:
+    """Not repeated once sent: the broker advances the consumer's offset as it answers."""
+    params: dict[str, str | int] = {"topic": topic, "consumer_id": consumer_id}
+    if max_messages is None:
+        return Call("GET", "/consumer/consume", Retry.UNSENT, params=params)
+    wait_ms = min(MAX_WAIT_MS, round(wait * 1000))
+    params |= {"max_messages": max_messages, "wait_ms": wait_ms}
+    return Call("GET", "/consumer/consume", Retry.UNSENT, params=params, wait=wait_ms / 1000)
+
+
+def size_call(topic: str, consumer_id: int) -> Call:
+    return Call("GET", "/size", Retry.SAFE, params={"topic": topic, "consumer_id": consumer_id})
+
+
+# --- retries -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with jitter; ``retries`` is how many repeats may follow a first try."""
+
+    retries: int = DEFAULT_RETRIES
+    backoff: float = 0.1
+    max_backoff: float = 2.0
+    max_retry_after: float = 30.0
+
+    def delay(self, attempt: int, jitter: float) -> float:
+        """``attempt`` counts from 0; ``jitter`` in [0, 1) spreads out clients that failed
+        together, so they do not all come back at the same instant."""
+        ceiling = min(self.max_backoff, self.backoff * 2.0**attempt)
+        return ceiling * (0.5 + jitter / 2)
+
+
+def as_policy(retries: int | RetryPolicy) -> RetryPolicy:
+    if isinstance(retries, RetryPolicy):
+        return retries
+    if retries < 0:
+        raise ValueError("retries must be 0 or more")
+    return RetryPolicy(retries=retries)
+
+
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+def was_sent(error: httpx.TransportError) -> bool:
+    """Whether the broker may have seen the request: only a failed connect proves it did not."""
+    return not isinstance(error, _NOT_SENT)
+
+
+def retry_after_error(
+    policy: RetryPolicy,
+    call: Call,
+    attempt: int,
+    error: httpx.TransportError,
+    jitter: float | None = None,
+) -> float | None:
+    """Seconds to wait before repeating ``call`` after a transport error, or None to give up."""
+    if attempt >= policy.retries or (call.retry is Retry.UNSENT and was_sent(error)):
+        return None
+    return policy.delay(attempt, random.random() if jitter is None else jitter)
+
+
+def retry_after_status(
+    policy: RetryPolicy,
+    call: Call,
+    attempt: int,
+    status_code: int,
+    retry_after: str | None,
+    jitter: float | None = None,
+) -> float | None:
+    """Seconds to wait before repeating ``call`` after an HTTP answer, or None to keep it.
+
+    Only 5xx answers to safe calls are repeated; the broker's ``Retry-After`` wins over the
+    computed backoff (bounded, so a confused proxy cannot park the client for hours).
+    """
+    if status_code < 500 or call.retry is not Retry.SAFE or attempt >= policy.retries:
+        return None
+    asked = parse_retry_after(retry_after)
+    if asked is not None:
+        return min(asked, policy.max_retry_after)
+    return policy.delay(attempt, random.random() if jitter is None else jitter)
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """``Retry-After`` is either seconds or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def unavailable(broker: str, call: Call, error: httpx.TransportError) -> BrokerUnavailable:
+    """Say whether the call may have taken effect: callers decide differently in each case."""
+    reason = str(error) or type(error).__name__
+    if not was_sent(error):
+        return BrokerUnavailable(f"Cannot reach the broker at {broker}: {reason}")
+    doubt = "" if call.retry is Retry.SAFE else "; it may or may not have taken effect"
+    return BrokerUnavailable(
+        f"No answer from {broker} to {call.method} {call.path} ({reason}){doubt}"
+    )
+
+
+# --- answers -------------------------------------------------------------------------------
+
+
+def interpret(status_code: int, content: bytes) -> dict[str, Any]:
+    """The body of a successful answer, or the matching ``LogQueueError`` raised."""
+    try:
+        body = json.loads(content) if content else {}
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        text = content.decode("utf-8", "replace").strip()[:200]
+        if status_code >= 400:
+            raise error_for(status_code, text or f"HTTP {status_code}")
+        raise LogQueueError(f"Unexpected answer (not a LogQueue broker?): {text!r}", status_code)
+    if status_code >= 400:
+        message = str(body.get("message") or f"HTTP {status_code}")
+        raise error_for(status_code, message, body.get("errors"))
+    return body
+
+
+def error_for(
+    status_code: int, message: str, errors: list[dict[str, Any]] | None = None
+) -> LogQueueError:
+    """The one mapping from the broker's failures to exception classes.
+
+    A 404 names what is missing in its sentence ("Topic 'x' does not exist", "Consumer 7 is
+    not registered"); anything else unexpected is the request's fault.
+    """
+    if status_code >= 500:
+        return BrokerUnavailable(message, status_code)
+    if status_code == 409:
+        return TopicExists(message, status_code)
+    if status_code == 403:
+        return NotRegistered(message, status_code)
+    if status_code == 404 and message.startswith("Topic "):
+        return TopicNotFound(message, status_code)
+    if status_code == 404 and message.startswith(("Producer ", "Consumer ")):
+        return NotRegistered(message, status_code)
+    return InvalidRequest(message, status_code, errors)
+
+
+def batch_unsupported(error: InvalidRequest) -> bool:
+    """A broker without batch produce ignores ``messages`` and misses ``message``."""
+    return error.status_code == 422 and any(
+        tuple(e.get("loc", ())) == ("body", "message") and e.get("type") == "missing"
+        for e in error.errors
+    )
+
+
+def parse_status(body: dict[str, Any]) -> BrokerStatus:
+    return BrokerStatus(
+        healthy=body.get("status") == "success",
+        database=str(body.get("database", "")),
+        version=str(body.get("version", "")),
+    )
+
+
+def parse_topics(body: dict[str, Any]) -> list[str]:
+    return [str(topic) for topic in body["topics"]]
+
+
+def parse_id(body: dict[str, Any], role: Role) -> int:
+    return int(body[f"{role}_id"])
+
+
+def parse_size(body: dict[str, Any]) -> int:
+    return int(body["size"])
+
+
+def parse_consumed(topic: str, body: dict[str, Any]) -> tuple[list[Message], bool]:
+    """Messages from either answer shape, and whether it was the batch shape.
+
+    A batch-capable broker answers ``{"messages": [...]}`` (possibly empty) when asked with
+    ``max_messages``; an older one ignores that parameter and answers one message, or
+    ``{"status": "failure", "message": "no new messages"}`` with a 200.
+    """
+    if "messages" in body:
+        return [_message(topic, item) for item in body["messages"]], True
+    if body.get("status") == "success":
+        return [_message(topic, body)], False
+    return [], False
+
+
+def _message(topic: str, item: dict[str, Any]) -> Message:
+    stamp = item.get("produced_at")
+    return Message(
+        topic=topic,
+        offset=int(item["offset"]),
+        body=str(item["message"]),
+        produced_at=_utc(datetime.fromisoformat(stamp)) if stamp else None,
+    )
+
+
+def _utc(stamp: datetime) -> datetime:
+    """The broker writes UTC, but a SQLite-backed broker answers without the zone."""
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+
+
+# --- consumer state ------------------------------------------------------------------------
+
+
+class Inbox:
+    """A consumer's messages taken from the broker but not yet handed to the caller.
+
+    Batches are fetched ahead, and the broker has already advanced the offset past them,
+    so they are kept here until handed over rather than dropped. Whether the broker answers
+    batches is learnt once, from its first answer to a batch request.
+    """
+
+    def __init__(self, batch_size: int) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.batch_size = batch_size
+        self.batches: bool | None = None
+        self._held: dict[str, deque[Message]] = {}
+
+    @property
+    def long_polls(self) -> bool:
+        """Whether the broker itself waits for news; otherwise the client waits between polls."""
+        return self.batches is True
+
+    def fetch_call(self, topic: str, consumer_id: int, wait: float) -> Call:
+        if self.batches is False:
+            return consume_call(topic, consumer_id)
+        return consume_call(topic, consumer_id, max_messages=self.batch_size, wait=wait)
+
+    def accept(self, topic: str, body: dict[str, Any]) -> int:
+        """Keep the answer's messages for ``topic``; returns how many there were."""
+        messages, batched = parse_consumed(topic, body)
+        if self.batches is None:
+            self.batches = batched
+        self._held.setdefault(topic, deque()).extend(messages)
+        return len(messages)
+
+    def take(self, topic: str) -> Message | None:
+        held = self._held.get(topic)
+        return held.popleft() if held else None
+
+    def take_any(self) -> Message | None:
+        for held in self._held.values():
+            if held:
+                return held.popleft()
+        return None
+
+    def held(self, topic: str) -> int:
+        return len(self._held.get(topic, ()))
+
+
+class Rotation:
+    """Round-robin over a consumer's topics, waiting longer and longer once idle.
+
+    Nothing waits until a whole round of topics came back empty; then each poll may wait
+    (on the broker with a long poll, or in the client) twice as long as the last one, up to
+    ``max_wait``, and the first message resets it.
+    """
+
+    def __init__(self, max_wait: float) -> None:
+        self._max_wait = max_wait
+        self._turn = 0
+        self._empty = 0
+        self._wait = 0.0
+
+    def next_topic(self, topics: Sequence[str]) -> str:
+        topic = topics[self._turn % len(topics)]
+        self._turn += 1
+        return topic
+
+    def next_wait(self, topic_count: int) -> float:
+        if self._empty < topic_count:
+            return 0.0
+        self._wait = min(self._max_wait, self._wait * 2 or FIRST_IDLE_WAIT)
+        return self._wait
+
+    def record(self, found: int) -> None:
+        if found:
+            self._empty = 0
+            self._wait = 0.0
+        else:
+            self._empty += 1

@@ -1,0 +1,53 @@
+"""One exception tree for every way a call can fail.
+
+Each error carries the broker's own sentence (``message``) and the HTTP status it came with
+(``status_code``; ``None`` when no response was received or the client refused the call
+before sending it), so callers can branch on the class and still show the real reason.
+"""
+
+from typing import Any
+
+
+class LogQueueError(Exception):
+    """Base of every error the SDK raises."""
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+
+
+class TopicNotFound(LogQueueError):
+    """The topic does not exist (consumers cannot create topics; producers and admins can)."""
+
+
+class TopicExists(LogQueueError):
+    """``create_topic`` was asked for a name that is taken."""
+
+
+class NotRegistered(LogQueueError):
+    """The producer or consumer id is unknown to the broker, or registered for another topic."""
+
+
+class InvalidRequest(LogQueueError):
+    """The broker refused the request's content (empty, too large, malformed, not UTF-8).
+
+    ``errors`` holds the broker's per-field details for a 422 (``loc``, ``msg``, ``type``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        status_code: int | None = None,
+        errors: list[dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__(message, status_code)
+        self.errors = errors or []
+
+
+class BrokerUnavailable(LogQueueError):
+    """No usable answer after the retries the call allowed: refused, timed out or 5xx."""
+
+
+class Stopped(LogQueueError):
+    """The producer or consumer was stopped; it accepts no more calls."""

@@ -1,0 +1,96 @@
+"""A scripted HTTP server for answers a healthy LogQueue never gives (5xx, silence, the old
+single-message consume), so retry and fallback rules are tested over real sockets."""
+
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import parse_qs, urlsplit
+
+SILENCE = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int = 200
+    body: dict[str, Any] | str | None = field(default_factory=dict)
+    """A JSON object, raw text, or ``SILENCE``: hold the request open until the stub stops."""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Seen:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+
+
+class StubBroker:
+    """Answers each ``"METHOD /path"`` from its script in turn; the last answer repeats."""
+
+    def __init__(self, script: dict[str, list[Answer]]) -> None:
+        self.seen: list[Seen] = []
+        self._script = {key: list(answers) for key, answers in script.items()}
+        self._lock = threading.Lock()
+        self._release = threading.Event()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def count(self, method: str, path: str) -> int:
+        return sum(1 for s in self.seen if (s.method, s.path) == (method, path))
+
+    def answer(self, method: str, url: str) -> Answer:
+        parts = urlsplit(url)
+        with self._lock:
+            self.seen.append(Seen(method, parts.path, parse_qs(parts.query)))
+            answers = self._script.get(f"{method} {parts.path}")
+            if not answers:
+                return Answer(404, {"status": "failure", "message": "Not Found"})
+            return answers.pop(0) if len(answers) > 1 else answers[0]
+
+    def wait_released(self) -> None:
+        self._release.wait()
+
+    def __enter__(self) -> Self:
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType
+    ) -> None:
+        self._release.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def _handler(stub: StubBroker) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self._reply()
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length", 0)))
+            self._reply()
+
+        def _reply(self) -> None:
+            answer = stub.answer(self.command, self.path)
+            if answer.body is SILENCE:
+                stub.wait_released()
+                return
+            is_json = isinstance(answer.body, dict)
+            payload = (json.dumps(answer.body) if is_json else str(answer.body)).encode()
+            self.send_response(answer.status)
+            self.send_header("content-type", "application/json" if is_json else "text/html")
+            self.send_header("content-length", str(len(payload)))
+            for name, value in answer.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Keep test output clean."""
+
+    return Handler

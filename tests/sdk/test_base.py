@@ -1,0 +1,246 @@
+"""The shared, I/O-free rules both flavours run on: URLs, retries, errors, answer shapes."""
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from logqueue_sdk import (
+    BrokerUnavailable,
+    InvalidRequest,
+    LogQueueError,
+    Message,
+    NotRegistered,
+    RetryPolicy,
+    TopicExists,
+    TopicNotFound,
+    _base,
+)
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("localhost:8000", "http://localhost:8000"),
+        ("127.0.0.1:8000/", "http://127.0.0.1:8000"),
+        (" http://queue.example:80 ", "http://queue.example:80"),
+        ("https://queue.example/base/", "https://queue.example/base"),
+    ],
+)
+def test_broker_url_gets_a_scheme_and_loses_trailing_slash(given: str, expected: str) -> None:
+    assert _base.normalise_broker(given) == expected
+
+
+def test_empty_broker_is_refused() -> None:
+    with pytest.raises(ValueError, match="empty"):
+        _base.normalise_broker("  ")
+
+
+def test_bytes_must_be_utf8() -> None:
+    assert _base.message_text("DEBUG: é".encode()) == "DEBUG: é"
+    assert _base.message_text("as is") == "as is"
+    with pytest.raises(InvalidRequest, match="not valid UTF-8") as caught:
+        _base.message_text(b"\xff\xfe")
+    assert caught.value.status_code is None
+
+
+def test_backoff_doubles_with_jitter_and_is_capped() -> None:
+    policy = RetryPolicy(retries=10, backoff=0.1, max_backoff=1.0)
+    assert policy.delay(0, jitter=0.0) == pytest.approx(0.05)
+    assert policy.delay(0, jitter=0.999) == pytest.approx(0.1, rel=1e-3)
+    assert policy.delay(2, jitter=0.0) == pytest.approx(0.2)
+    assert policy.delay(9, jitter=0.999) == pytest.approx(1.0, rel=1e-3)
+
+
+SAFE = _base.status_call()
+PRODUCE = _base.produce_call("t", 1, "m")
+
+
+def test_safe_calls_retry_any_transport_error_until_the_budget_is_spent() -> None:
+    policy = RetryPolicy(retries=2)
+    timeout = httpx.ReadTimeout("slow")
+    assert _base.retry_after_error(policy, SAFE, 0, timeout, jitter=0.0) == pytest.approx(0.05)
+    assert _base.retry_after_error(policy, SAFE, 1, timeout, jitter=0.0) is not None
+    assert _base.retry_after_error(policy, SAFE, 2, timeout, jitter=0.0) is None
+
+
+def test_state_changing_calls_retry_only_what_never_left() -> None:
+    policy = RetryPolicy(retries=3)
+    unsent_errors = (httpx.ConnectError("x"), httpx.ConnectTimeout("t"), httpx.PoolTimeout("p"))
+    for unsent in unsent_errors:
+        assert _base.retry_after_error(policy, PRODUCE, 0, unsent) is not None
+    sent_errors = (httpx.ReadTimeout("t"), httpx.RemoteProtocolError("x"), httpx.ReadError("r"))
+    for maybe_sent in sent_errors:
+        assert _base.retry_after_error(policy, PRODUCE, 0, maybe_sent) is None
+    for call in (
+        _base.consume_call("t", 1),
+        _base.register_call("consumer", "t"),
+        _base.create_topic_call("t"),
+    ):
+        assert _base.retry_after_error(policy, call, 0, httpx.ReadTimeout("t")) is None
+
+
+def test_only_5xx_to_safe_calls_is_retried_and_retry_after_wins() -> None:
+    policy = RetryPolicy(retries=3, max_retry_after=10.0)
+    assert _base.retry_after_status(policy, SAFE, 0, 503, "2") == 2.0
+    assert _base.retry_after_status(policy, SAFE, 0, 503, "3600") == 10.0
+    assert _base.retry_after_status(policy, SAFE, 0, 500, None, jitter=0.0) == pytest.approx(0.05)
+    assert _base.retry_after_status(policy, SAFE, 3, 503, "1") is None
+    assert _base.retry_after_status(policy, SAFE, 0, 404, None) is None
+    assert _base.retry_after_status(policy, SAFE, 0, 200, None) is None
+    assert _base.retry_after_status(policy, PRODUCE, 0, 503, "1") is None
+
+
+def test_retry_after_reads_seconds_and_http_dates() -> None:
+    now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+    later = "Thu, 01 Jan 2026 12:00:05 GMT"
+    assert _base.parse_retry_after(later, now=now) == 5.0
+    assert _base.parse_retry_after("Thu, 01 Jan 2026 11:00:00 GMT", now=now) == 0.0
+    assert _base.parse_retry_after("1.5") == 1.5
+    assert _base.parse_retry_after("soon") is None
+    assert _base.parse_retry_after(None) is None
+
+
+def test_unavailable_says_whether_the_call_may_have_happened() -> None:
+    refused = _base.unavailable("http://b", PRODUCE, httpx.ConnectError("refused"))
+    assert "Cannot reach the broker at http://b" in refused.message
+    lost = _base.unavailable("http://b", PRODUCE, httpx.ReadTimeout("timed out"))
+    assert "may or may not have taken effect" in lost.message
+    read_again = _base.unavailable("http://b", SAFE, httpx.ReadTimeout("t"))
+    assert "may or may not" not in read_again.message
+
+
+@pytest.mark.parametrize(
+    ("status_code", "message", "error_class"),
+    [
+        (404, "Topic 'x' does not exist", TopicNotFound),
+        (404, "Producer 7 is not registered", NotRegistered),
+        (404, "Consumer 7 is not registered", NotRegistered),
+        (404, "Not Found", InvalidRequest),
+        (403, "Consumer 7 is not registered for topic 'x'", NotRegistered),
+        (409, "Topic 'x' already exists", TopicExists),
+        (413, "Message is 9 bytes; the limit is 8 bytes", InvalidRequest),
+        (422, "Invalid request: message: Field required", InvalidRequest),
+        (400, "Bad", InvalidRequest),
+        (500, "Internal server error", BrokerUnavailable),
+        (503, "Service Unavailable", BrokerUnavailable),
+    ],
+)
+def test_failures_map_to_one_exception_tree(
+    status_code: int, message: str, error_class: type[LogQueueError]
+) -> None:
+    body = f'{{"status": "failure", "message": "{message}"}}'.encode()
+    with pytest.raises(error_class) as caught:
+        _base.interpret(status_code, body)
+    assert type(caught.value) is error_class
+    assert (caught.value.message, caught.value.status_code) == (message, status_code)
+
+
+def test_validation_details_travel_with_the_error() -> None:
+    body = (
+        b'{"status":"failure","message":"Invalid request: message: Field required",'
+        b'"errors":[{"loc":["body","message"],"msg":"Field required","type":"missing"}]}'
+    )
+    with pytest.raises(InvalidRequest) as caught:
+        _base.interpret(422, body)
+    assert caught.value.errors == [
+        {"loc": ["body", "message"], "msg": "Field required", "type": "missing"}
+    ]
+    assert _base.batch_unsupported(caught.value)
+    assert not _base.batch_unsupported(InvalidRequest("too big", 413))
+
+
+def test_answers_that_are_not_json() -> None:
+    with pytest.raises(BrokerUnavailable, match="Bad Gateway") as caught:
+        _base.interpret(502, b"<html>Bad Gateway</html>")
+    assert caught.value.status_code == 502
+    with pytest.raises(LogQueueError, match="not a LogQueue broker"):
+        _base.interpret(200, b"<html>hello</html>")
+    assert _base.interpret(200, b'{"status": "success"}') == {"status": "success"}
+
+
+def test_consume_answers_in_both_shapes() -> None:
+    single = {
+        "status": "success",
+        "message": "m0",
+        "offset": 0,
+        "produced_at": "2026-11-25T13:40:00.123456Z",
+    }
+    stamp = datetime(2026, 11, 25, 13, 40, 0, 123456, tzinfo=UTC)
+    assert _base.parse_consumed("t", single) == ([Message("t", 0, "m0", stamp)], False)
+    nothing = {"status": "failure", "message": "no new messages"}
+    assert _base.parse_consumed("t", nothing) == ([], False)
+    batch = {
+        "status": "success",
+        "messages": [
+            {"offset": 4, "message": "a", "produced_at": "2026-11-25T13:40:00.123456+00:00"},
+            {"offset": 5, "message": "b", "produced_at": "2026-11-25T13:40:00.123456"},
+        ],
+    }
+    assert _base.parse_consumed("t", batch) == (
+        [Message("t", 4, "a", stamp), Message("t", 5, "b", stamp)],
+        True,
+    )
+    assert _base.parse_consumed("t", {"status": "success", "messages": []}) == ([], True)
+
+
+def test_inbox_learns_once_whether_the_broker_answers_batches() -> None:
+    old = _base.Inbox(batch_size=50)
+    first = old.fetch_call("t", 9, wait=0.0)
+    assert first.params == {"topic": "t", "consumer_id": 9, "max_messages": 50, "wait_ms": 0}
+    assert old.accept("t", {"status": "failure", "message": "no new messages"}) == 0
+    assert old.batches is False
+    assert not old.long_polls
+    assert old.fetch_call("t", 9, wait=0.4).params == {"topic": "t", "consumer_id": 9}
+
+    new = _base.Inbox(batch_size=50)
+    answer = {"status": "success", "messages": [{"offset": 0, "message": "a"}]}
+    assert new.accept("t", answer) == 1
+    assert new.long_polls
+    polled = new.fetch_call("t", 9, wait=0.4)
+    assert polled.params is not None and polled.params["wait_ms"] == 400
+    assert polled.wait == 0.4
+    # A later single-shaped answer (a plain dequeue) does not unlearn it.
+    new.accept("t", {"status": "failure", "message": "no new messages"})
+    assert new.long_polls
+
+
+def test_inbox_hands_over_in_order_per_topic() -> None:
+    inbox = _base.Inbox(batch_size=10)
+    rows = [{"offset": i, "message": f"m{i}"} for i in range(3)]
+    inbox.accept("a", {"messages": rows})
+    inbox.accept("b", {"messages": rows[:1]})
+    assert inbox.held("a") == 3
+    assert [inbox.take("a"), inbox.take("a")] == [Message("a", 0, "m0"), Message("a", 1, "m1")]
+    assert inbox.take_any() == Message("a", 2, "m2")
+    assert inbox.take_any() == Message("b", 0, "m0")
+    assert inbox.take_any() is None
+    assert inbox.take("missing") is None
+
+
+def test_long_poll_wait_is_capped() -> None:
+    call = _base.consume_call("t", 1, max_messages=5, wait=timedelta(hours=1).total_seconds())
+    assert call.params is not None and call.params["wait_ms"] == _base.MAX_WAIT_MS
+
+
+def test_rotation_waits_only_after_a_whole_empty_round() -> None:
+    rotation = _base.Rotation(max_wait=0.3)
+    topics = ["a", "b"]
+    assert [rotation.next_topic(topics) for _ in range(3)] == ["a", "b", "a"]
+    rotation.record(0)
+    assert rotation.next_wait(len(topics)) == 0.0
+    rotation.record(0)
+    waits = [rotation.next_wait(len(topics)) for _ in range(4)]
+    assert waits == [_base.FIRST_IDLE_WAIT, 0.1, 0.2, 0.3]
+    rotation.record(2)
+    assert rotation.next_wait(len(topics)) == 0.0
+
+
+def test_options_are_checked_up_front() -> None:
+    with pytest.raises(ValueError, match="batch_size"):
+        _base.Inbox(batch_size=0)
+    with pytest.raises(ValueError, match="max_wait"):
+        _base.require_positive(0, "max_wait")
+    with pytest.raises(ValueError, match="retries"):
+        _base.as_policy(-1)
+    assert _base.as_policy(2) == RetryPolicy(retries=2)

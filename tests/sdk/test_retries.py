@@ -1,0 +1,191 @@
+"""Retries over real sockets: what is repeated, what never is, and the old-broker fallback.
+
+A healthy LogQueue never answers 5xx or stays silent, so those cases use ``StubBroker``; the
+reconnect case starts a real server while the client is already retrying.
+"""
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from logqueue_sdk import (
+    AsyncClient,
+    AsyncConsumer,
+    AsyncProducer,
+    BrokerUnavailable,
+    Client,
+    Consumer,
+    Producer,
+    RetryPolicy,
+)
+from tests.live_server import LiveServer, free_port, start_server
+from tests.sdk.helpers import wait_until
+from tests.sdk.stub_broker import SILENCE, Answer, StubBroker
+
+FAST = RetryPolicy(retries=2, backoff=0.01, max_backoff=0.02)
+HEALTHY = Answer(body={"status": "success", "database": "ok", "version": "9"})
+UNAVAILABLE = Answer(503, {"status": "failure", "message": "busy"}, {"retry-after": "0"})
+REGISTERED = {
+    "POST /producer/register": [Answer(body={"status": "success", "producer_id": 7})],
+    "POST /consumer/register": [Answer(body={"status": "success", "consumer_id": 9})],
+}
+
+
+@pytest.fixture
+def silent() -> Iterator[StubBroker]:
+    script = {
+        **REGISTERED,
+        "POST /producer/produce": [Answer(body=SILENCE)],
+        "GET /consumer/consume": [Answer(body=SILENCE)],
+        "GET /size": [Answer(body=SILENCE)],
+    }
+    with StubBroker(script) as stub:
+        yield stub
+
+
+@pytest.fixture
+def overloaded() -> Iterator[StubBroker]:
+    script = {
+        **REGISTERED,
+        "GET /status": [UNAVAILABLE, UNAVAILABLE, HEALTHY],
+        "GET /topics": [Answer(502, "<html>Bad Gateway</html>")],
+        "POST /topics": [UNAVAILABLE],
+        "POST /producer/produce": [UNAVAILABLE],
+    }
+    with StubBroker(script) as stub:
+        yield stub
+
+
+def test_safe_calls_are_retried_on_5xx(overloaded: StubBroker) -> None:
+    with Client(overloaded.url, retries=FAST) as client:
+        assert client.status().healthy
+        assert overloaded.count("GET", "/status") == 3
+        with pytest.raises(BrokerUnavailable, match="Bad Gateway") as caught:
+            client.list_topics()
+        assert caught.value.status_code == 502
+        assert overloaded.count("GET", "/topics") == 1 + FAST.retries
+
+
+async def test_safe_calls_are_retried_on_5xx_async(overloaded: StubBroker) -> None:
+    async with AsyncClient(overloaded.url, retries=FAST) as client:
+        assert (await client.status()).healthy
+        assert overloaded.count("GET", "/status") == 3
+        with pytest.raises(BrokerUnavailable):
+            await client.list_topics()
+        assert overloaded.count("GET", "/topics") == 1 + FAST.retries
+
+
+def test_state_changes_are_not_repeated_after_5xx(overloaded: StubBroker) -> None:
+    with Client(overloaded.url, retries=FAST) as client, pytest.raises(BrokerUnavailable):
+        client.create_topic("t")
+    assert overloaded.count("POST", "/topics") == 1
+    producer = Producer(overloaded.url, ["t"], retries=FAST)
+    assert producer.send("t", "m") is False
+    assert not producer.can_send()
+    assert overloaded.count("POST", "/producer/produce") == 1
+    producer.stop()
+
+
+async def test_state_changes_are_not_repeated_after_5xx_async(overloaded: StubBroker) -> None:
+    async with AsyncProducer(overloaded.url, ["t"], retries=FAST) as producer:
+        assert await producer.send("t", "m") is False
+        assert await producer.send_batch("t", ["m"]) is False
+        assert not producer.can_send()
+    assert overloaded.count("POST", "/producer/produce") == 2
+
+
+def test_unanswered_produce_and_consume_are_not_repeated(silent: StubBroker) -> None:
+    producer = Producer(silent.url, ["t"], timeout=0.3, retries=FAST)
+    assert producer.send("t", "m") is False
+    assert silent.count("POST", "/producer/produce") == 1
+    producer.stop()
+    consumer = Consumer(silent.url, ["t"], timeout=0.3, retries=FAST)
+    with pytest.raises(BrokerUnavailable, match="may or may not have taken effect"):
+        consumer.dequeue("t")
+    assert silent.count("GET", "/consumer/consume") == 1
+    with pytest.raises(BrokerUnavailable) as caught:
+        consumer.size("t")
+    assert "may or may not" not in caught.value.message
+    assert silent.count("GET", "/size") == 1 + FAST.retries
+    consumer.stop()
+
+
+async def test_unanswered_produce_and_consume_are_not_repeated_async(silent: StubBroker) -> None:
+    async with AsyncProducer(silent.url, ["t"], timeout=0.3, retries=FAST) as producer:
+        assert await producer.send("t", "m") is False
+    assert silent.count("POST", "/producer/produce") == 1
+    async with AsyncConsumer(silent.url, ["t"], timeout=0.3, retries=FAST) as consumer:
+        with pytest.raises(BrokerUnavailable, match="may or may not have taken effect"):
+            await consumer.dequeue("t")
+        with pytest.raises(BrokerUnavailable):
+            await consumer.size("t")
+    assert silent.count("GET", "/consumer/consume") == 1
+    assert silent.count("GET", "/size") == 1 + FAST.retries
+
+
+def _old_broker() -> StubBroker:
+    """A broker from before batches: it ignores max_messages and answers one message."""
+    nothing = Answer(body={"status": "failure", "message": "no new messages"})
+    one = Answer(body={"status": "success", "message": "a", "offset": 0, "produced_at": None})
+    return StubBroker({**REGISTERED, "GET /consumer/consume": [nothing, one, nothing]})
+
+
+def _assert_asked_for_batches_once(stub: StubBroker) -> None:
+    asked = [s.query for s in stub.seen if s.path == "/consumer/consume"]
+    assert len(asked) >= 2
+    assert "max_messages" in asked[0] and "wait_ms" in asked[0]
+    assert all("max_messages" not in query for query in asked[1:])
+
+
+def test_get_next_falls_back_to_single_polls_on_an_old_broker() -> None:
+    with _old_broker() as stub:
+        consumer = Consumer(stub.url, ["t"])
+        for message in consumer.get_next():
+            assert (message.topic, message.offset, message.body) == ("t", 0, "a")
+            consumer.stop()
+        _assert_asked_for_batches_once(stub)
+
+
+async def test_get_next_falls_back_to_single_polls_on_an_old_broker_async() -> None:
+    with _old_broker() as stub:
+        consumer = AsyncConsumer(stub.url, ["t"])
+        async for message in consumer:
+            assert (message.topic, message.offset, message.body) == ("t", 0, "a")
+            await consumer.stop()
+        _assert_asked_for_batches_once(stub)
+
+
+def test_stop_cuts_a_retry_wait_short() -> None:
+    patient = RetryPolicy(retries=1000, backoff=0.05, max_backoff=0.05)
+    producer = Producer(f"127.0.0.1:{free_port()}", retries=patient)
+    results: list[bool] = []
+    sending = threading.Thread(target=lambda: results.append(producer.send("t", "m")))
+    sending.start()
+    wait_until(lambda: producer._gate.busy, what="the send to be retrying")
+    producer.stop()
+    sending.join(timeout=30)
+    assert results == [False]
+
+
+def test_calls_succeed_when_the_broker_comes_up_during_retries(
+    database_url: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    started: list[LiveServer] = []
+    starting = threading.Thread(
+        target=lambda: started.append(
+            start_server(database_url, port=port, log_path=tmp_path / "server.log")
+        )
+    )
+    patient = RetryPolicy(retries=100, backoff=0.05, max_backoff=0.3)
+    with Client(f"127.0.0.1:{port}", retries=patient) as client:
+        starting.start()
+        try:
+            assert client.status().healthy
+            assert isinstance(client.list_topics(), list)
+        finally:
+            starting.join(timeout=60)
+            for server in started:
+                server.stop()
