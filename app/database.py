@@ -22,11 +22,14 @@ def create_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(settings.database_url, pool_size=1, max_overflow=0)
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
         return engine
+    # No pre-ping (a round trip per request): a connection lost to a database restart
+    # fails one request with 503, and SQLAlchemy then replaces the whole pool.
     return create_async_engine(
         settings.database_url,
         pool_size=settings.pool_size,
         max_overflow=settings.max_overflow,
-        pool_pre_ping=True,
+        pool_timeout=settings.pool_timeout,
+        connect_args={"timeout": settings.connect_timeout},
     )
 
 

@@ -69,6 +69,52 @@ class MessageTooLarge(LogQueueError):
         super().__init__(f"Message is {size} bytes; the limit is {limit} bytes")
 
 
+class InvalidRequest(LogQueueError):
+    """A well-formed request whose values break a configured limit."""
+
+    status_code = 422
+
+
+class BatchTooLarge(LogQueueError):
+    status_code = 413
+
+    def __init__(self, count: int, limit: int) -> None:
+        super().__init__(f"Batch has {count} messages; the limit is {limit}")
+
+
+class TooManyWaiters(LogQueueError):
+    """Long polls hold memory and a request slot each, so their number is capped."""
+
+    status_code = 429
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"Too many long polls are waiting (limit {limit}); retry shortly")
+
+
+class SequenceConflict(LogQueueError):
+    """An idempotent produce whose sequence is neither the next one nor a repeat of the last."""
+
+    status_code = 409
+
+    def __init__(self, producer_id: int, sequence: int, expected: int) -> None:
+        super().__init__(
+            f"Sequence {sequence} is out of order for producer {producer_id}; "
+            f"expected {expected} (or {expected - 1} to repeat the last produce)"
+            if expected > 0
+            else f"Sequence {sequence} is out of order for producer {producer_id}; expected 0"
+        )
+
+
+class StorageUnavailable(LogQueueError):
+    """The database cannot be reached right now; the request is safe to retry later."""
+
+    status_code = 503
+    retry_after_seconds = 1
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"Database unavailable, retry shortly ({detail})")
+
+
 def failure(
     status_code: int, message: str, headers: dict[str, str] | None = None, **extra: Any
 ) -> JSONResponse:
@@ -90,7 +136,10 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 def add_exception_handlers(app: FastAPI) -> None:
     @app.exception_handler(LogQueueError)
     async def domain_error(_request: Request, exc: LogQueueError) -> JSONResponse:
-        return failure(exc.status_code, exc.message)
+        headers = None
+        if isinstance(exc, StorageUnavailable):
+            headers = {"Retry-After": str(exc.retry_after_seconds)}
+        return failure(exc.status_code, exc.message, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

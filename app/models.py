@@ -43,6 +43,11 @@ class Producer(Base):
         BigInteger, ForeignKey("topics.id", ondelete="CASCADE"), index=True
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Idempotent produce: the last sequence stored and where its messages went, so a
+    # retried request is answered with the original offsets instead of stored twice.
+    last_sequence: Mapped[int | None] = mapped_column(BigInteger)
+    last_first: Mapped[int | None] = mapped_column(BigInteger)
+    last_count: Mapped[int | None] = mapped_column(Integer)
 
 
 class Consumer(Base):

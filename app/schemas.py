@@ -7,7 +7,7 @@ Field aliases keep the original assignment's clients working (``topic_name``,
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 TOPIC_PATTERN = r"^[A-Za-z0-9._-]+$"
 MAX_CLIENT_ID = 2**53
@@ -52,9 +52,38 @@ class RegisterRequest(Request):
 
 
 class ProduceRequest(Request):
+    """One message (``message``) or a batch (``messages``), never both."""
+
     topic: TopicName = Field(validation_alias=AliasChoices("topic", "topic_name"))
     producer_id: ClientId
-    message: MessageBody = Field(validation_alias=AliasChoices("message", "log_message"))
+    message: MessageBody | None = Field(
+        default=None, validation_alias=AliasChoices("message", "log_message")
+    )
+    messages: list[MessageBody] | None = Field(
+        default=None,
+        min_length=1,
+        description="A batch, stored all or nothing at consecutive offsets "
+        "(at most LOGQUEUE_MAX_BATCH).",
+    )
+
+    sequence: int | None = Field(
+        default=None,
+        ge=0,
+        le=2**62,
+        description="Idempotent produce: 0, 1, 2, ... per producer. A repeat of the last "
+        "sequence is answered with its original offsets and stores nothing; any other "
+        "out-of-order value is a 409.",
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one_payload(self) -> "ProduceRequest":
+        if (self.message is None) == (self.messages is None):
+            raise ValueError("give exactly one of 'message' or 'messages'")
+        return self
+
+    @property
+    def bodies(self) -> list[str]:
+        return self.messages if self.messages is not None else [self.message]  # type: ignore[list-item]
 
 
 class ConsumerRef(Request):
@@ -94,10 +123,26 @@ class Produced(Success):
     offset: int = Field(description="Offset the message was stored at.")
 
 
+class ProducedBatch(Success):
+    offsets: tuple[int, int] = Field(description="First and last offset of the batch.")
+
+
 class Consumed(Success):
     message: str
     offset: int
     produced_at: datetime
+
+
+class ConsumedMessage(BaseModel):
+    offset: int
+    message: str
+    produced_at: datetime
+
+
+class ConsumedBatch(Success):
+    """The batch shape, chosen by ``max_messages``; empty when nothing is new."""
+
+    messages: list[ConsumedMessage]
 
 
 class NothingNew(BaseModel):

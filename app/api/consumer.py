@@ -1,8 +1,12 @@
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from app.api.deps import ConsumerDep, ServiceDep
 from app.schemas import (
     Consumed,
+    ConsumedBatch,
+    ConsumedMessage,
     ConsumerRegistered,
     Failure,
     NothingNew,
@@ -11,6 +15,8 @@ from app.schemas import (
 )
 
 router = APIRouter(tags=["consumer"])
+
+MAX_WAIT_MS = 30_000
 
 ERRORS: dict[int | str, dict[str, object]] = {
     403: {"model": Failure, "description": "Consumer registered for another topic"},
@@ -29,11 +35,29 @@ async def register(body: RegisterRequest, service: ServiceDep) -> ConsumerRegist
 
 @router.get(
     "/consumer/consume",
-    summary="Read the next message and advance this consumer's offset",
-    responses=ERRORS,
+    summary="Read the next message(s) and advance this consumer's offset",
+    responses={**ERRORS, 429: {"model": Failure, "description": "Too many long polls"}},
 )
-async def consume(ref: ConsumerDep, service: ServiceDep) -> Consumed | NothingNew:
-    found = await service.consume(ref.topic, ref.consumer_id)
+async def consume(
+    ref: ConsumerDep,
+    service: ServiceDep,
+    max_messages: Annotated[
+        int | None,
+        Query(ge=1, description="Batch mode: up to this many messages, as `messages`."),
+    ] = None,
+    wait_ms: Annotated[
+        int,
+        Query(ge=0, le=MAX_WAIT_MS, description="Long poll: wait this long for a message."),
+    ] = 0,
+) -> Consumed | NothingNew | ConsumedBatch:
+    found = await service.consume(ref.topic, ref.consumer_id, max_messages or 1, wait_ms)
+    if max_messages is not None:
+        return ConsumedBatch(
+            messages=[
+                ConsumedMessage(offset=m.offset, message=m.body, produced_at=m.produced_at)
+                for m in found
+            ]
+        )
     if not found:
         return NothingNew()
     first = found[0]

@@ -1,7 +1,14 @@
 from fastapi import APIRouter
 
 from app.api.deps import ServiceDep
-from app.schemas import Failure, Produced, ProduceRequest, ProducerRegistered, RegisterRequest
+from app.schemas import (
+    Failure,
+    Produced,
+    ProducedBatch,
+    ProduceRequest,
+    ProducerRegistered,
+    RegisterRequest,
+)
 
 router = APIRouter(prefix="/producer", tags=["producer"])
 
@@ -17,9 +24,12 @@ async def register(body: RegisterRequest, service: ServiceDep) -> ProducerRegist
     responses={
         403: {"model": Failure, "description": "Producer registered for another topic"},
         404: {"model": Failure, "description": "Unknown topic or producer"},
-        413: {"model": Failure, "description": "Message too large"},
+        409: {"model": Failure, "description": "Sequence out of order"},
+        413: {"model": Failure, "description": "Message or batch too large"},
     },
 )
-async def produce(body: ProduceRequest, service: ServiceDep) -> Produced:
-    offset = await service.produce(body.topic, body.producer_id, [body.message])
-    return Produced(offset=offset)
+async def produce(body: ProduceRequest, service: ServiceDep) -> Produced | ProducedBatch:
+    stored = await service.produce(body.topic, body.producer_id, body.bodies, body.sequence)
+    if body.messages is None:
+        return Produced(offset=stored.first)
+    return ProducedBatch(offsets=(stored.first, stored.first + stored.count - 1))

@@ -1,8 +1,10 @@
 """Group commit: concurrent appends to one topic share one transaction.
 
-Each request queues its messages and then takes the topic's lock. Whoever gets the lock
-writes everything queued so far (in arrival order) in one transaction and answers every
-request in it. A lone request writes at once: there is no timer to wait for.
+Each request queues itself and then takes the topic's lock. Whoever gets the lock writes
+everything queued so far, in arrival order, and answers every request in it. Plain appends
+that are queued next to each other go out as one transaction; a job that must see the
+committed state alone (an idempotent, sequenced produce) runs by itself, in its turn.
+A lone request writes at once: there is no timer to wait for.
 """
 
 import asyncio
@@ -11,27 +13,45 @@ from dataclasses import dataclass, field
 
 from app.storage.repository import NewMessage
 
-AppendFn = Callable[[Sequence[NewMessage]], Awaitable[int]]
+WriteBatch = Callable[[Sequence[NewMessage]], Awaitable[int]]
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """Where a request's messages are; ``duplicate`` when a retry found them already stored."""
+
+    first: int
+    count: int
+    duplicate: bool = False
+
+
+Job = Callable[[], Awaitable[Appended]]
 
 
 @dataclass(slots=True)
 class _Request:
-    messages: Sequence[NewMessage]
-    done: asyncio.Future[int] = field(
+    messages: Sequence[NewMessage] = ()
+    job: Job | None = None
+    done: asyncio.Future[Appended] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
 
 
 class GroupCommitter:
-    """One per topic; ``append`` resolves to the first offset once the write is committed."""
+    """One per topic; every call resolves once its write is committed (or has failed)."""
 
-    def __init__(self, write: AppendFn) -> None:
-        self._write = write
+    def __init__(self, write_batch: WriteBatch) -> None:
+        self._write_batch = write_batch
         self._lock = asyncio.Lock()
         self._queued: list[_Request] = []
 
-    async def append(self, messages: Sequence[NewMessage]) -> int:
-        request = _Request(messages)
+    async def append(self, messages: Sequence[NewMessage]) -> Appended:
+        return await self._enqueue(_Request(messages=messages))
+
+    async def run_alone(self, job: Job) -> Appended:
+        return await self._enqueue(_Request(job=job))
+
+    async def _enqueue(self, request: _Request) -> Appended:
         self._queued.append(request)
         async with self._lock:
             if not request.done.done():
@@ -41,13 +61,28 @@ class GroupCommitter:
         return await request.done
 
     async def _flush(self, batch: list[_Request]) -> None:
-        combined = [m for request in batch for m in request.messages]
+        run: list[_Request] = []
+        for request in batch:
+            if request.job is None:
+                run.append(request)
+                continue
+            await self._write_run(run)
+            run = []
+            try:
+                request.done.set_result(await request.job())
+            except Exception as exc:
+                request.done.set_exception(exc)
+        await self._write_run(run)
+
+    async def _write_run(self, run: list[_Request]) -> None:
+        if not run:
+            return
         try:
-            first = await self._write(combined)
+            first = await self._write_batch([m for request in run for m in request.messages])
         except Exception as exc:
-            for request in batch:
+            for request in run:
                 request.done.set_exception(exc)
             return
-        for request in batch:
-            request.done.set_result(first)
+        for request in run:
+            request.done.set_result(Appended(first, len(request.messages)))
             first += len(request.messages)

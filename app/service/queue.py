@@ -5,18 +5,24 @@ process; the repository re-checks the rows it writes, so a stale cache can not s
 anything wrong.
 """
 
+import asyncio
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 
 from app.errors import (
+    BatchTooLarge,
     ConsumerNotFound,
+    InvalidRequest,
     MessageTooLarge,
     ProducerNotFound,
+    SequenceConflict,
     TopicExists,
     TopicNotFound,
     WrongTopic,
 )
-from app.service.group_commit import GroupCommitter
+from app.service.group_commit import Appended, GroupCommitter
+from app.service.wakeups import Wakeups
+from app.settings import Settings
 from app.storage import QueueRepository, StoredMessage, TopicRecord
 from app.storage.repository import NewMessage
 
@@ -64,9 +70,18 @@ class _Bindings:
 
 
 class QueueService:
-    def __init__(self, repository: QueueRepository, *, max_message_bytes: int) -> None:
+    def __init__(
+        self,
+        repository: QueueRepository,
+        wakeups: Wakeups,
+        *,
+        max_message_bytes: int,
+        max_batch: int,
+    ) -> None:
         self._repo = repository
+        self.wakeups = wakeups
         self._max_message_bytes = max_message_bytes
+        self._max_batch = max_batch
         self._topic_ids: dict[str, int] = {}
         self._producers = _Bindings(
             "producer", repository.producer_topic, repository.add_producer, ProducerNotFound
@@ -75,6 +90,15 @@ class QueueService:
             "consumer", repository.consumer_topic, repository.add_consumer, ConsumerNotFound
         )
         self._committers: dict[int, GroupCommitter] = {}
+
+    @classmethod
+    def from_settings(cls, repository: QueueRepository, settings: Settings) -> "QueueService":
+        return cls(
+            repository,
+            Wakeups(settings.max_waiters),
+            max_message_bytes=settings.max_message_bytes,
+            max_batch=settings.max_batch,
+        )
 
     async def database_ok(self) -> bool:
         try:
@@ -101,22 +125,65 @@ class QueueService:
         topic_id = await self._topic_id(topic_name)
         return await self._consumers.register(topic_id)
 
-    async def produce(self, topic_name: str, producer_id: int, bodies: Sequence[str]) -> int:
-        """Append ``bodies`` in order; returns the first offset once they are committed."""
-        topic_id = await self._topic_id(topic_name)
-        await self._producers.check(producer_id, topic_name, topic_id)
+    def shutdown(self) -> None:
+        """Answer every long poll now with what it has, and let no new one wait."""
+        self.wakeups.close()
+
+    async def produce(
+        self,
+        topic_name: str,
+        producer_id: int,
+        bodies: Sequence[str],
+        sequence: int | None = None,
+    ) -> Appended:
+        """Append ``bodies`` in order, all or nothing; answers once they are committed.
+
+        With a ``sequence``, a repeat of the producer's last sequence is answered with the
+        original offsets and stores nothing, so clients can retry safely.
+        """
+        if len(bodies) > self._max_batch:
+            raise BatchTooLarge(len(bodies), self._max_batch)
         for body in bodies:
             size = len(body.encode())
             if size > self._max_message_bytes:
                 raise MessageTooLarge(size, self._max_message_bytes)
+        topic_id = await self._topic_id(topic_name)
+        await self._producers.check(producer_id, topic_name, topic_id)
         batch = [NewMessage(producer_id, body) for body in bodies]
-        return await self._committer(topic_id, topic_name).append(batch)
+        committer = self._committer(topic_id, topic_name)
+        if sequence is None:
+            return await committer.append(batch)
+
+        async def sequenced() -> Appended:
+            result = await self._repo.append_sequenced(topic_id, producer_id, sequence, batch)
+            if result.outcome == "no_producer":
+                raise ProducerNotFound(producer_id)
+            if result.outcome == "no_topic":
+                raise TopicNotFound(topic_name)
+            if result.outcome == "out_of_order":
+                raise SequenceConflict(producer_id, sequence, result.expected)
+            if result.outcome == "stored":
+                self.wakeups.notify(topic_id)
+            return Appended(result.first, result.count, result.outcome == "duplicate")
+
+        return await committer.run_alone(sequenced)
 
     async def consume(
-        self, topic_name: str, consumer_id: int, max_messages: int = 1
+        self, topic_name: str, consumer_id: int, max_messages: int = 1, wait_ms: int = 0
     ) -> list[StoredMessage]:
+        """Read up to ``max_messages``; with nothing new, wait up to ``wait_ms`` for a produce."""
+        if max_messages > self._max_batch:
+            raise InvalidRequest(f"max_messages must be at most {self._max_batch}")
         topic_id = await self._consumer_topic_id(topic_name, consumer_id)
-        return await self._repo.read_next(topic_id, consumer_id, max_messages)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_ms / 1000
+        while True:
+            woken = self.wakeups.current(topic_id)  # before the read: no lost wake-up
+            found = await self._repo.read_next(topic_id, consumer_id, max_messages)
+            left = deadline - loop.time()
+            if found or left <= 0 or self.wakeups.closed:
+                return found
+            await self.wakeups.wait(woken, left)
 
     async def remaining(self, topic_name: str, consumer_id: int) -> int:
         await self._consumer_topic_id(topic_name, consumer_id)
@@ -138,6 +205,7 @@ class QueueService:
                 first = await self._repo.append(topic_id, batch)
                 if first is None:
                     raise TopicNotFound(topic_name)
+                self.wakeups.notify(topic_id)
                 return first
 
             committer = self._committers[topic_id] = GroupCommitter(write)

@@ -5,14 +5,18 @@ the topic row, which holds that row's lock until commit, so server processes sha
 database never hand out an offset twice or leave a gap.
 """
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Literal
 
-from sqlalchemy import ScalarSelect, Select, and_, case, insert, select, text, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import ScalarSelect, Select, and_, case, func, insert, select, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from app.errors import StorageUnavailable
 from app.models import Consumer, Message, Producer, Topic
 
 topics = Topic.__table__
@@ -35,23 +39,75 @@ class StoredMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class SequencedAppend:
+    outcome: Literal["stored", "duplicate", "out_of_order", "no_producer", "no_topic"]
+    first: int = 0
+    count: int = 0
+    expected: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class NewMessage:
     producer_id: int
     body: str
 
 
+NOTIFY_CHANNEL = "logqueue_produced"
+
+# PostgreSQL: reserve offsets, insert the batch and notify other processes in one
+# statement, so a produce costs one round trip and its own implicit transaction.
+_PG_APPEND = text(
+    """
+    WITH reserved AS (
+        UPDATE topics SET next_offset = next_offset + cardinality(CAST(:bodies AS text[]))
+        WHERE id = :topic_id
+        RETURNING next_offset - cardinality(CAST(:bodies AS text[])) AS first
+    ), inserted AS (
+        INSERT INTO messages (topic_id, "offset", body, produced_at, producer_id)
+        SELECT :topic_id, reserved.first + m.ord - 1, m.body, now(), m.producer_id
+        FROM reserved,
+             unnest(CAST(:bodies AS text[]), CAST(:producer_ids AS bigint[]))
+                 WITH ORDINALITY AS m(body, producer_id, ord)
+    )
+    SELECT first, pg_notify(:channel, :payload) FROM reserved
+    """
+)
+
+
 class QueueRepository:
-    def __init__(self, engine: AsyncEngine) -> None:
+    """``notify_tag`` marks this process's notifications so its own listener skips them."""
+
+    def __init__(self, engine: AsyncEngine, notify_tag: str = "") -> None:
         self._engine = engine
+        # One statement needs no BEGIN/COMMIT round trips around it.
+        self._single = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._notify_tag = notify_tag
+        self._postgres = engine.dialect.name == "postgresql"
+
+    def _payload(self, topic_id: int) -> str:
+        return f"{topic_id}:{self._notify_tag}"
+
+    @asynccontextmanager
+    async def _connect(self) -> AsyncIterator[AsyncConnection]:
+        """A single-statement connection; a lost database becomes ``StorageUnavailable``."""
+        with _unavailable_as_domain_error():
+            async with self._single.connect() as conn:
+                yield conn
+
+    @asynccontextmanager
+    async def _begin(self) -> AsyncIterator[AsyncConnection]:
+        with _unavailable_as_domain_error():
+            async with self._engine.begin() as conn:
+                yield conn
 
     async def ping(self) -> None:
-        async with self._engine.connect() as conn:
+        async with self._connect() as conn:
             await conn.execute(text("SELECT 1"))
 
     async def create_topic(self, name: str) -> TopicRecord | None:
         """Returns None when the name is taken (the unique index decides, not a prior read)."""
         try:
-            async with self._engine.begin() as conn:
+            async with self._connect() as conn:
                 topic_id = await conn.scalar(
                     insert(topics).values(name=name, next_offset=0).returning(topics.c.id)
                 )
@@ -61,12 +117,12 @@ class QueueRepository:
         return TopicRecord(topic_id, name)
 
     async def get_topic(self, name: str) -> TopicRecord | None:
-        async with self._engine.connect() as conn:
+        async with self._connect() as conn:
             topic_id = await conn.scalar(select(topics.c.id).where(topics.c.name == name))
         return None if topic_id is None else TopicRecord(topic_id, name)
 
     async def list_topics(self) -> list[str]:
-        async with self._engine.connect() as conn:
+        async with self._connect() as conn:
             result = await conn.scalars(select(topics.c.name).order_by(topics.c.id))
             return list(result)
 
@@ -79,54 +135,81 @@ class QueueRepository:
 
     async def _insert_client(self, table: object, client_id: int, topic_id: int) -> bool:
         try:
-            async with self._engine.begin() as conn:
+            async with self._connect() as conn:
                 await conn.execute(insert(table).values(id=client_id, topic_id=topic_id))  # type: ignore[arg-type]
         except IntegrityError:
             return False
         return True
 
     async def producer_topic(self, producer_id: int) -> int | None:
-        async with self._engine.connect() as conn:
+        async with self._connect() as conn:
             return await conn.scalar(
                 select(producers.c.topic_id).where(producers.c.id == producer_id)
             )
 
     async def consumer_topic(self, consumer_id: int) -> int | None:
-        async with self._engine.connect() as conn:
+        async with self._connect() as conn:
             return await conn.scalar(
                 select(consumers.c.topic_id).where(consumers.c.id == consumer_id)
             )
 
     async def append(self, topic_id: int, batch: Sequence[NewMessage]) -> int | None:
-        """Store ``batch`` at consecutive offsets in one transaction; returns the first offset.
+        """Store ``batch`` at consecutive offsets atomically; returns the first offset.
 
         None means the topic row is gone (deleted by another process).
         """
-        async with self._engine.begin() as conn:
-            next_offset = await conn.scalar(
-                update(topics)
-                .where(topics.c.id == topic_id)
-                .values(next_offset=topics.c.next_offset + len(batch))
-                .returning(topics.c.next_offset)
-            )
-            if next_offset is None:
-                return None
-            first = next_offset - len(batch)
-            now = datetime.now(UTC)
-            await conn.execute(
-                insert(messages),
-                [
+        if self._postgres:
+            async with self._connect() as conn:
+                return await conn.scalar(
+                    _PG_APPEND,
                     {
                         "topic_id": topic_id,
-                        "offset": first + i,
-                        "body": m.body,
-                        "produced_at": now,
-                        "producer_id": m.producer_id,
-                    }
-                    for i, m in enumerate(batch)
-                ],
+                        "bodies": [m.body for m in batch],
+                        "producer_ids": [m.producer_id for m in batch],
+                        "channel": NOTIFY_CHANNEL,
+                        "payload": self._payload(topic_id),
+                    },
+                )
+        async with self._begin() as conn:
+            return await _insert_batch(conn, topic_id, batch)
+
+    async def append_sequenced(
+        self, topic_id: int, producer_id: int, sequence: int, batch: Sequence[NewMessage]
+    ) -> SequencedAppend:
+        """Store ``batch`` only if ``sequence`` is the producer's next one, atomically.
+
+        The producer row is locked while its last sequence is compared and advanced, so a
+        retried request is recognised even when it reaches another server process.
+        """
+        async with self._begin() as conn:
+            row = (
+                await conn.execute(
+                    select(
+                        producers.c.last_sequence, producers.c.last_first, producers.c.last_count
+                    )
+                    .where(producers.c.id == producer_id)
+                    .with_for_update()
+                )
+            ).first()
+            if row is None:
+                return SequencedAppend("no_producer")
+            last, last_first, last_count = row
+            if last is not None and sequence == last:
+                return SequencedAppend("duplicate", last_first, last_count)
+            expected = 0 if last is None else last + 1
+            if sequence != expected:
+                return SequencedAppend("out_of_order", expected=expected)
+            first = await _insert_batch(conn, topic_id, batch)
+            if first is None:
+                return SequencedAppend("no_topic")
+            await conn.execute(
+                update(producers)
+                .where(producers.c.id == producer_id)
+                .values(last_sequence=sequence, last_first=first, last_count=len(batch))
             )
-        return first
+            if self._postgres:
+                await conn.execute(select(func.pg_notify(NOTIFY_CHANNEL, self._payload(topic_id))))
+        return SequencedAppend("stored", first, len(batch))
 
     async def read_next(
         self, topic_id: int, consumer_id: int, max_messages: int
@@ -137,10 +220,11 @@ class QueueRepository:
         locks the consumer row, SQLite's one writer connection serialises them. A consumer
         with nothing new is not written to at all.
         """
-        async with self._engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
+        if self._postgres:
+            async with self._connect() as conn:
                 rows = await conn.execute(_advance_and_read(topic_id, consumer_id, max_messages))
                 return [StoredMessage(*r) for r in rows]
+        async with self._begin() as conn:
             start = await conn.scalar(
                 select(consumers.c.offset).where(consumers.c.id == consumer_id)
             )
@@ -159,7 +243,7 @@ class QueueRepository:
 
     async def remaining(self, consumer_id: int) -> int | None:
         """Unread count from two offsets: constant time however long the log is."""
-        async with self._engine.connect() as conn:
+        async with self._connect() as conn:
             return await conn.scalar(
                 select(topics.c.next_offset - consumers.c.offset)
                 .select_from(consumers.join(topics, topics.c.id == consumers.c.topic_id))
@@ -218,3 +302,47 @@ def _advance_and_read(
         )
         .order_by(messages.c.offset)
     )
+
+
+async def _insert_batch(
+    conn: AsyncConnection, topic_id: int, batch: Sequence[NewMessage]
+) -> int | None:
+    """Reserve offsets under the topic row's lock and insert the batch at them."""
+    next_offset = await conn.scalar(
+        update(topics)
+        .where(topics.c.id == topic_id)
+        .values(next_offset=topics.c.next_offset + len(batch))
+        .returning(topics.c.next_offset)
+    )
+    if next_offset is None:
+        return None
+    first: int = next_offset - len(batch)
+    now = datetime.now(UTC)
+    await conn.execute(
+        insert(messages),
+        [
+            {
+                "topic_id": topic_id,
+                "offset": first + i,
+                "body": m.body,
+                "produced_at": now,
+                "producer_id": m.producer_id,
+            }
+            for i, m in enumerate(batch)
+        ],
+    )
+    return first
+
+
+@contextmanager
+def _unavailable_as_domain_error() -> Iterator[None]:
+    """Connection-level failures (database down, restarting, pool exhausted) are not the
+    client's fault and are worth retrying; everything else propagates unchanged."""
+    try:
+        yield
+    except (OperationalError, InterfaceError, PoolTimeout, OSError) as exc:
+        raise StorageUnavailable(str(exc).splitlines()[0]) from exc
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise StorageUnavailable(str(exc).splitlines()[0]) from exc
+        raise

@@ -50,7 +50,7 @@ def test_errors_are_json_over_http(live_server: LiveServer) -> None:
         missing = http.post("/consumer/register", json={"topic": "never-made"})
         assert missing.status_code == 404
         assert missing.headers["content-type"].startswith("application/json")
-        bad = http.post("/producer/produce", json={"topic": "live"})
+        bad = http.post("/producer/produce", json={"topic": "live", "message": 5})
         assert bad.status_code == 422
         body = bad.json()
         assert body["status"] == "failure"

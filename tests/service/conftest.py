@@ -17,4 +17,4 @@ async def repository(empty_db: Settings) -> AsyncIterator[QueueRepository]:
 
 @pytest.fixture
 def service(repository: QueueRepository, empty_db: Settings) -> QueueService:
-    return QueueService(repository, max_message_bytes=empty_db.max_message_bytes)
+    return QueueService.from_settings(repository, empty_db)

@@ -15,7 +15,9 @@ async def test_200_concurrent_produces_get_offsets_0_to_199(service: QueueServic
 
     async def send(worker: int) -> list[int]:
         producer_id = producer_ids[worker]
-        return [await service.produce("t", producer_id, [f"{worker}-{i}"]) for i in range(50)]
+        return [
+            (await service.produce("t", producer_id, [f"{worker}-{i}"])).first for i in range(50)
+        ]
 
     per_worker = await asyncio.gather(*(send(w) for w in range(4)))
     offsets = sorted(o for worker in per_worker for o in worker)
@@ -33,9 +35,10 @@ async def test_200_concurrent_produces_get_offsets_0_to_199(service: QueueServic
 
 async def test_200_gathered_produces_all_at_once(service: QueueService) -> None:
     producer_id = await service.register_producer("t")
-    offsets = await asyncio.gather(
+    results = await asyncio.gather(
         *(service.produce("t", producer_id, [f"m{i}"]) for i in range(200))
     )
+    offsets = [r.first for r in results]
     assert sorted(offsets) == list(range(200))
     # Arrival order is offset order: gather starts the coroutines in list order.
     assert list(offsets) == list(range(200))
@@ -60,7 +63,7 @@ async def test_two_service_instances_share_one_database(
     """Two processes' worth of state: separate engines, caches and locks, so only the
     database's row locks keep offsets unique and reads exclusive."""
     engine = create_engine(empty_db)
-    other = QueueService(QueueRepository(engine), max_message_bytes=1024)
+    other = QueueService.from_settings(QueueRepository(engine), empty_db)
     producer_a = await service.register_producer("t")
     producer_b = await other.register_producer("t")
     await asyncio.gather(

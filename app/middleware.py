@@ -1,0 +1,55 @@
+"""Request-size limit, enforced before a body is read whole.
+
+A declared Content-Length over the limit is refused at once, unread. A body without one
+(chunked) is buffered only up to the limit, then refused.
+"""
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.errors import failure
+
+
+class BodySizeLimit:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None:  # the HTTP server has already checked it is a number
+            if int(declared) > self.max_bytes:
+                await self._refuse(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
+            return
+        buffered = await self._read_up_to_limit(receive)
+        if buffered is None:
+            await self._refuse(scope, receive, send)
+            return
+
+        async def replay() -> Message:
+            return buffered.pop(0) if buffered else await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _read_up_to_limit(self, receive: Receive) -> list[Message] | None:
+        messages: list[Message] = []
+        size = 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                return messages
+            size += len(message.get("body", b""))
+            if size > self.max_bytes:
+                return None
+            if not message.get("more_body", False):
+                return messages
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = failure(413, f"Request body is larger than the limit of {self.max_bytes} bytes")
+        response.headers["Connection"] = "close"
+        await response(scope, receive, send)

@@ -1,0 +1,62 @@
+"""Long-poll wake-ups: consumers wait on their topic's event instead of polling the database.
+
+A waiter takes the topic's current event *before* it reads, so a produce that commits
+between the read and the wait still wakes it. Each notify fires the event once and
+replaces it, so every waiter re-reads at most once per commit.
+"""
+
+import asyncio
+import contextlib
+
+from app.errors import TooManyWaiters
+
+
+class Wakeups:
+    def __init__(self, max_waiters: int) -> None:
+        self._events: dict[int, asyncio.Event] = {}
+        self._max_waiters = max_waiters
+        self._waiting = 0
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def waiting(self) -> int:
+        return self._waiting
+
+    def current(self, topic_id: int) -> asyncio.Event:
+        event = self._events.get(topic_id)
+        if event is None:
+            event = self._events[topic_id] = asyncio.Event()
+            if self._closed:
+                event.set()
+        return event
+
+    def notify(self, topic_id: int) -> None:
+        event = self._events.pop(topic_id, None)
+        if event is not None:
+            event.set()
+
+    def notify_all(self) -> None:
+        """After a missed notification channel (reconnect) or at shutdown."""
+        events, self._events = self._events, {}
+        for event in events.values():
+            event.set()
+
+    def close(self) -> None:
+        """Shutdown: wake every waiter now and let no new wait block."""
+        self._closed = True
+        self.notify_all()
+
+    async def wait(self, event: asyncio.Event, timeout: float) -> None:
+        """Wait for ``event`` or ``timeout`` seconds; refuse when too many already wait."""
+        if self._waiting >= self._max_waiters:
+            raise TooManyWaiters(self._max_waiters)
+        self._waiting += 1
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), timeout)
+        finally:
+            self._waiting -= 1

@@ -1,0 +1,86 @@
+"""PostgreSQL LISTEN for produces committed by other server processes.
+
+One dedicated asyncpg connection (not from the pool) listens on the channel the append
+statement notifies. If it drops, it reconnects with backoff and reports a reconnect, since
+notifications sent while it was away are lost.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+from app.storage.repository import NOTIFY_CHANNEL
+
+logger = logging.getLogger(__name__)
+
+
+def asyncpg_dsn(database_url: str) -> str:
+    url = make_url(database_url).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+class ProduceListener:
+    def __init__(
+        self,
+        database_url: str,
+        own_tag: str,
+        on_produced: Callable[[int], None],
+        on_reconnect: Callable[[], None],
+    ) -> None:
+        self._dsn = asyncpg_dsn(database_url)
+        self._own_tag = own_tag
+        self._on_produced = on_produced
+        self._on_reconnect = on_reconnect
+        self._task: asyncio.Task[None] | None = None
+        self.connected = asyncio.Event()
+
+    async def start(self, ready_timeout: float = 5.0) -> None:
+        """Start listening; wait briefly so a server that answers also hears other processes."""
+        self._task = asyncio.create_task(self._run(), name="logqueue-listener")
+        try:
+            await asyncio.wait_for(self.connected.wait(), ready_timeout)
+        except TimeoutError:
+            logger.warning("listener not connected after %.0fs; continuing", ready_timeout)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        delay = 0.1
+        while True:
+            try:
+                connection = await asyncpg.connect(self._dsn, timeout=5)
+            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+                logger.warning("listener cannot connect (%s); retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            delay = 0.1
+            try:
+                await self._listen(connection)
+            finally:
+                self.connected.clear()
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(connection.close(timeout=1))
+
+    async def _listen(self, connection: asyncpg.Connection) -> None:
+        lost = asyncio.Event()
+        connection.add_termination_listener(lambda _conn: lost.set())
+        await connection.add_listener(NOTIFY_CHANNEL, self._handle)
+        self.connected.set()
+        # Anything committed while we were not listening has gone unannounced.
+        self._on_reconnect()
+        await lost.wait()
+        logger.warning("listener connection lost; reconnecting")
+
+    def _handle(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        topic, _, tag = payload.partition(":")
+        if tag != self._own_tag and topic.isdigit():
+            self._on_produced(int(topic))
