@@ -220,18 +220,18 @@ def build_rows(plan: Plan, http: HttpCeiling, db: DbCeiling, figures: ServerFigu
     n = plan.clients
     post = Baseline("HTTP ceiling POST", http.produce.requests_per_second, "req/s")
     get = Baseline("HTTP ceiling GET", http.consume.requests_per_second, "req/s")
-    db_batch = Baseline("DB 1,000-row INSERTs", db.batch_rows_per_second, "rows/s")
+    db_batch = Baseline(f"DB {plan.batch:,}-row INSERTs", db.batch_rows_per_second, "rows/s")
     rows = [
         Row(f"HTTP ceiling POST produce, {n} clients", post.value, "req/s"),
         Row(f"HTTP ceiling GET consume, {n} clients", get.value, "req/s"),
         Row(f"DB single-row INSERT txns, {n} conns", db.single_rows_per_second, "rows/s"),
-        Row(f"DB {plan.batch}-row INSERTs, {plan.batch_clients} conns", db_batch.value, "rows/s"),
+        Row(f"DB {plan.batch:,}-row INSERTs, {plan.batch_clients} conns", db_batch.value, "rows/s"),
         *_latency_rows(f"single produce, {n} clients", figures.produce, http.produce, post),
         *_latency_rows(f"single consume, {n} consumers", figures.consume, http.consume, get),
     ]
     rows.append(
         _rate_row(
-            f"batch produce {plan.batch} x {plan.message_bytes} B, {plan.batch_clients} clients",
+            f"batch produce {plan.batch:,} x {plan.message_bytes} B, {plan.batch_clients} clients",
             figures.produce_batch,
             figures.missing.get("produce_batch"),
             messages_per_request=plan.batch,
@@ -307,7 +307,12 @@ def _e2e_rows(plan: Plan, figures: ServerFigures) -> list[Row]:
             Row(f"{name}: p50", None, "ms", target=at_most(5, "ms"), note=reason),
             Row(f"{name}: p99", None, "ms", target=at_most(50, "ms"), note=reason),
         ]
-    note = "" if result.received == result.sent else f"{result.received}/{result.sent} received"
+    problems = []
+    if result.send_rate < 0.95 * plan.e2e_rate:
+        problems.append(f"sent only {result.send_rate:,.0f} msgs/s")
+    if result.received != result.sent:
+        problems.append(f"{result.received:,}/{result.sent:,} received")
+    note = ", ".join(problems)
     return [
         Row(f"{name}: p50", result.p50_ms, "ms", target=at_most(5, "ms"), note=note),
         Row(f"{name}: p99", result.p99_ms, "ms", target=at_most(50, "ms"), note=note),

@@ -14,14 +14,15 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
-import httpx
-
+from bench.http import Connection
 from bench.server import PROJECT_ROOT
 
 WAIT_MS = 1000
 MAX_MESSAGES = 1000
 MESSAGE_BYTES = 100
+PRODUCER_CONNECTIONS = 64
 
 
 @dataclass(frozen=True)
@@ -72,52 +73,51 @@ def measure(
 async def _produce_paced(
     url: str, topic: str, producer_id: int, *, count: int, rate: float
 ) -> float:
-    """Send on a fixed schedule (not after each answer), so a slow reply does not slow the rate."""
+    """Send message i at ``start + i / rate`` from a fixed set of connections.
+
+    A fixed schedule (not "send after each answer") keeps the rate while a reply is slow.
+    """
     padding = "x" * MESSAGE_BYTES
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+    schedule = iter(range(count))
+    started = time.monotonic()
 
-        async def send() -> None:
-            body = f"{time.time_ns()} {padding}"[:MESSAGE_BYTES]
-            response = await client.post(
-                "/producer/produce",
-                json={"topic": topic, "producer_id": producer_id, "message": body},
-            )
-            response.raise_for_status()
+    async def worker() -> None:
+        connection = await Connection.open(url)
+        try:
+            for i in schedule:
+                delay = started + i / rate - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                body = f"{time.time_ns()} {padding}"[:MESSAGE_BYTES]
+                request = {"topic": topic, "producer_id": producer_id, "message": body}
+                await connection.post_json("/producer/produce", json.dumps(request).encode())
+        finally:
+            await connection.close()
 
-        started = time.monotonic()
-        tasks = []
-        for i in range(count):
-            delay = started + i / rate - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(send()))
-        await asyncio.gather(*tasks)
-        return count / (time.monotonic() - started)
+    await asyncio.gather(*(worker() for _ in range(PRODUCER_CONNECTIONS)))
+    return count / (time.monotonic() - started)
 
 
 async def _consume(
     url: str, topic: str, consumer_id: int, count: int, seconds: float
 ) -> list[float]:
     """Long-poll until ``count`` messages arrived or the producer must have long finished."""
-    params = {
-        "topic": topic,
-        "consumer_id": consumer_id,
-        "max_messages": MAX_MESSAGES,
-        "wait_ms": WAIT_MS,
-    }
+    query = f"/consumer/consume?{urlencode({'topic': topic, 'consumer_id': consumer_id})}"
+    query += f"&max_messages={MAX_MESSAGES}"
     latencies: list[float] = []
-    async with httpx.AsyncClient(base_url=url, timeout=WAIT_MS / 1000 + 30) as client:
-        await client.get("/consumer/consume", params={**params, "wait_ms": 0})
+    connection = await Connection.open(url)
+    try:
+        await connection.get(query + "&wait_ms=0")
         print("ready", flush=True)
         deadline = time.monotonic() + seconds + 30
         while len(latencies) < count and time.monotonic() < deadline:
-            response = await client.get("/consumer/consume", params=params)
+            body = await connection.get(query + f"&wait_ms={WAIT_MS}")
             received = time.time_ns()
-            response.raise_for_status()
-            for message in response.json()["messages"]:
+            for message in json.loads(body)["messages"]:
                 sent = int(message["message"].split(" ", 1)[0])
                 latencies.append((received - sent) / 1e6)
+    finally:
+        await connection.close()
     return latencies
 
 
