@@ -10,6 +10,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.server import Server
+
 LUA_DIR = Path(__file__).resolve().parent / "lua"
 RESULT_PREFIX = "BENCH_RESULT "
 
@@ -22,12 +24,16 @@ class WrkResult:
     bad_status: int
     p50_ms: float
     p99_ms: float
+    server_cpu_seconds: float
     messages: int = 0
     empties: int = 0
 
     @property
     def requests_per_second(self) -> float:
         return self.requests / self.seconds
+
+    def cpu_per_message_us(self, messages: int) -> float:
+        return self.server_cpu_seconds / max(messages, 1) * 1e6
 
 
 def ensure_wrk() -> str:
@@ -47,14 +53,15 @@ def ensure_wrk() -> str:
 
 def run_wrk(
     script: str,
-    url: str,
+    server: Server,
+    path: str,
     *,
     connections: int,
     threads: int,
     seconds: float,
     args: list[str],
 ) -> WrkResult:
-    """Run ``bench/lua/<script>.lua`` against ``url`` and parse the line its ``done`` prints."""
+    """Run ``bench/lua/<script>.lua`` against ``server`` and parse what its ``done`` prints."""
     command = [
         ensure_wrk(),
         f"--threads={threads}",
@@ -62,19 +69,21 @@ def run_wrk(
         f"--duration={max(1, round(seconds))}s",
         "--timeout=10s",
         f"--script={script}.lua",
-        url,
+        server.url + path,
         "--",
         *args,
     ]
+    cpu_before = server.cpu_seconds()
     # The scripts `require` their shared module from the working directory.
     finished = subprocess.run(command, cwd=LUA_DIR, capture_output=True, text=True, check=False)
+    cpu = server.cpu_seconds() - cpu_before
     for line in finished.stdout.splitlines():
         if line.startswith(RESULT_PREFIX):
-            return _parse(json.loads(line.removeprefix(RESULT_PREFIX)))
+            return _parse(json.loads(line.removeprefix(RESULT_PREFIX)), cpu)
     raise RuntimeError(f"wrk printed no result:\n{finished.stdout}\n{finished.stderr}")
 
 
-def _parse(raw: dict[str, int]) -> WrkResult:
+def _parse(raw: dict[str, int], server_cpu_seconds: float) -> WrkResult:
     return WrkResult(
         requests=raw["requests"],
         seconds=raw["duration_us"] / 1e6,
@@ -82,6 +91,7 @@ def _parse(raw: dict[str, int]) -> WrkResult:
         bad_status=raw["bad_status"],
         p50_ms=raw["p50_us"] / 1000,
         p99_ms=raw["p99_us"] / 1000,
+        server_cpu_seconds=server_cpu_seconds,
         messages=raw.get("messages", 0),
         empties=raw.get("empties", 0),
     )
