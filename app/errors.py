@@ -11,6 +11,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 logger = logging.getLogger(__name__)
 
@@ -70,9 +71,14 @@ class MessageTooLarge(LogQueueError):
 
 
 class InvalidRequest(LogQueueError):
-    """A well-formed request whose values break a configured limit."""
+    """A well-formed request whose value breaks a configured limit; ``field`` names it."""
 
     status_code = 422
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"Invalid request: {field}: {problem}")
+        self.field = field
+        self.problem = problem
 
 
 class BatchTooLarge(LogQueueError):
@@ -133,13 +139,27 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """Starlette lists only the first matching route's methods; a path served by several
+    routes (GET and POST /topics) allows all of theirs."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
+
+
 def add_exception_handlers(app: FastAPI) -> None:
     @app.exception_handler(LogQueueError)
     async def domain_error(_request: Request, exc: LogQueueError) -> JSONResponse:
-        headers = None
         if isinstance(exc, StorageUnavailable):
             headers = {"Retry-After": str(exc.retry_after_seconds)}
-        return failure(exc.status_code, exc.message, headers=headers)
+            return failure(exc.status_code, exc.message, headers=headers)
+        if isinstance(exc, InvalidRequest):
+            error = {"loc": [exc.field], "msg": exc.problem, "type": "value_error"}
+            return failure(exc.status_code, exc.message, errors=[error])
+        return failure(exc.status_code, exc.message)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -151,8 +171,18 @@ def add_exception_handlers(app: FastAPI) -> None:
         return failure(422, f"Invalid request: {summary}", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return failure(exc.status_code, str(exc.detail), headers=exc.headers)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = exc.headers
+        if exc.status_code == 400:  # FastAPI could not decode the body (not UTF-8 JSON)
+            problem = "the body is not valid UTF-8 JSON"
+            return failure(
+                422,
+                f"Invalid request: {problem}",
+                errors=[{"loc": ["body"], "msg": problem, "type": "json_invalid"}],
+            )
+        if exc.status_code == 405:
+            headers = {"Allow": ", ".join(_allowed_methods(request))}
+        return failure(exc.status_code, str(exc.detail), headers=headers)
 
     @app.exception_handler(Exception)
     async def unexpected_error(_request: Request, exc: Exception) -> JSONResponse:

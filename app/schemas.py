@@ -5,7 +5,7 @@ Field aliases keep the original assignment's clients working (``topic_name``,
 """
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
@@ -34,13 +34,26 @@ def _storable(body: str) -> str:
 
 MessageBody = Annotated[
     str,
-    Field(min_length=1, description="Non-empty text, at most LOGQUEUE_MAX_MESSAGE_BYTES."),
+    Field(
+        min_length=1,
+        description="Non-empty text without NUL, at most LOGQUEUE_MAX_MESSAGE_BYTES of UTF-8.",
+        json_schema_extra={"pattern": "^[^\\u0000]*$"},
+    ),
     AfterValidator(_storable),
 ]
 
 
 class Request(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+def _one_payload_schema(schema: dict[str, Any]) -> None:
+    """Document "exactly one of message / messages, not null" as the validator enforces it."""
+    for name in ("message", "messages"):
+        prop = schema["properties"][name]
+        prop.update(next(s for s in prop.pop("anyOf") if s.get("type") != "null"))
+        prop.pop("default", None)
+    schema["oneOf"] = [{"required": ["message"]}, {"required": ["messages"]}]
 
 
 class CreateTopicRequest(Request):
@@ -53,6 +66,8 @@ class RegisterRequest(Request):
 
 class ProduceRequest(Request):
     """One message (``message``) or a batch (``messages``), never both."""
+
+    model_config = ConfigDict(json_schema_extra=_one_payload_schema)
 
     topic: TopicName = Field(validation_alias=AliasChoices("topic", "topic_name"))
     producer_id: ClientId
@@ -69,7 +84,7 @@ class ProduceRequest(Request):
     sequence: int | None = Field(
         default=None,
         ge=0,
-        le=2**62,
+        le=MAX_CLIENT_ID,
         description="Idempotent produce: 0, 1, 2, ... per producer. A repeat of the last "
         "sequence is answered with its original offsets and stores nothing; any other "
         "out-of-order value is a 409.",
@@ -159,3 +174,13 @@ class SizeResponse(Success):
 class Failure(BaseModel):
     status: Literal["failure"] = "failure"
     message: str
+
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationFailure(Failure):
+    errors: list[FieldError]

@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from app.api.deps import ConsumerDep, ServiceDep
+from app.api.deps import CONSUMER_REF_OPENAPI, ConsumerDep, ServiceDep
 from app.schemas import (
     Consumed,
     ConsumedBatch,
@@ -36,6 +36,7 @@ async def register(body: RegisterRequest, service: ServiceDep) -> ConsumerRegist
 @router.get(
     "/consumer/consume",
     summary="Read the next message(s) and advance this consumer's offset",
+    openapi_extra=CONSUMER_REF_OPENAPI,
     responses={**ERRORS, 429: {"model": Failure, "description": "Too many long polls"}},
 )
 async def consume(
@@ -64,6 +65,11 @@ async def consume(
     return Consumed(message=first.body, offset=first.offset, produced_at=first.produced_at)
 
 
-@router.get("/size", summary="Messages this consumer has not read yet", responses=ERRORS)
+@router.get(
+    "/size",
+    summary="Messages this consumer has not read yet",
+    responses=ERRORS,
+    openapi_extra=CONSUMER_REF_OPENAPI,
+)
 async def size(ref: ConsumerDep, service: ServiceDep) -> SizeResponse:
     return SizeResponse(size=await service.remaining(ref.topic, ref.consumer_id))

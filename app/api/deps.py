@@ -5,7 +5,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from app.schemas import ClientId, ConsumerRef, TopicName
 from app.service import QueueService
@@ -21,8 +21,8 @@ ServiceDep = Annotated[QueueService, Depends(get_service)]
 
 async def consumer_ref(
     request: Request,
-    topic: Annotated[TopicName | None, Query()] = None,
-    consumer_id: Annotated[ClientId | None, Query()] = None,
+    topic: Annotated[TopicName | None, Query(include_in_schema=False)] = None,
+    consumer_id: Annotated[ClientId | None, Query(include_in_schema=False)] = None,
 ) -> ConsumerRef:
     """Query parameters first; the original clients send a JSON body on GET instead."""
     fields: dict[str, Any] = {}
@@ -53,3 +53,17 @@ async def _json_body(request: Request) -> dict[str, Any]:
 
 
 ConsumerDep = Annotated[ConsumerRef, Depends(consumer_ref)]
+
+# How ``consumer_ref`` is documented: both parameters required, as new clients send them.
+# (The JSON-body fallback for old clients stays undocumented.)
+CONSUMER_REF_OPENAPI: dict[str, Any] = {
+    "parameters": [
+        {
+            "name": name,
+            "in": "query",
+            "required": True,
+            "schema": TypeAdapter(annotation).json_schema(),
+        }
+        for name, annotation in (("topic", TopicName), ("consumer_id", ClientId))
+    ]
+}

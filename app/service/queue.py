@@ -173,7 +173,7 @@ class QueueService:
     ) -> list[StoredMessage]:
         """Read up to ``max_messages``; with nothing new, wait up to ``wait_ms`` for a produce."""
         if max_messages > self._max_batch:
-            raise InvalidRequest(f"max_messages must be at most {self._max_batch}")
+            raise InvalidRequest("max_messages", f"must be at most {self._max_batch}")
         topic_id = await self._consumer_topic_id(topic_name, consumer_id)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait_ms / 1000

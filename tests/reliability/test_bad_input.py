@@ -1,0 +1,213 @@
+"""Bad input of every kind gets a clear JSON 4xx, and the stored data is unchanged
+(every table is read back before and after)."""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from app.database import create_engine
+from app.settings import Settings
+
+TABLES = {
+    "topics": "SELECT id, name, next_offset FROM topics ORDER BY id",
+    "producers": "SELECT id, topic_id, last_sequence FROM producers ORDER BY id",
+    "consumers": 'SELECT id, topic_id, "offset" FROM consumers ORDER BY id',
+    "messages": 'SELECT topic_id, "offset", body, producer_id FROM messages ORDER BY 1, 2',
+}
+
+
+async def snapshot(settings: Settings) -> dict[str, list[tuple[Any, ...]]]:
+    engine = create_engine(settings)
+    async with engine.connect() as conn:
+        state = {
+            name: [tuple(r) for r in await conn.execute(text(q))] for name, q in TABLES.items()
+        }
+    await engine.dispose()
+    return state
+
+
+@dataclass
+class World:
+    producer_id: int
+    consumer_id: int
+    other_consumer_id: int
+
+
+@pytest.fixture
+async def world(client: httpx.AsyncClient) -> AsyncIterator[World]:
+    producer_id = (await client.post("/producer/register", json={"topic": "t"})).json()[
+        "producer_id"
+    ]
+    for i in range(3):
+        await client.post(
+            "/producer/produce", json={"topic": "t", "producer_id": producer_id, "message": f"m{i}"}
+        )
+    consumer_id = (await client.post("/consumer/register", json={"topic": "t"})).json()[
+        "consumer_id"
+    ]
+    await client.get("/consumer/consume", params={"topic": "t", "consumer_id": consumer_id})
+    await client.post("/topics", json={"topic_name": "other"})
+    other = (await client.post("/consumer/register", json={"topic": "other"})).json()
+    yield World(producer_id, consumer_id, other["consumer_id"])
+
+
+P, C, OTHER = "{producer}", "{consumer}", "{other}"  # placeholders filled from the world
+
+CASES: list[tuple[str, str, str, dict[str, Any] | bytes | None, int]] = [
+    ("not json", "POST", "/producer/produce", b"{topic: t", 422),
+    ("json array", "POST", "/producer/produce", b'["t", 1, "m"]', 422),
+    ("invalid utf-8", "POST", "/topics", b'{"topic_name": "\xff\xfe"}', 422),
+    ("empty body", "POST", "/producer/register", b"", 422),
+    ("number as topic", "POST", "/producer/register", {"topic": 12}, 422),
+    ("unicode topic", "POST", "/topics", {"topic_name": "tópico"}, 422),
+    ("NUL in topic", "POST", "/topics", {"topic_name": "a\x00b"}, 422),
+    ("256-char topic", "POST", "/topics", {"topic_name": "x" * 256}, 422),
+    (
+        "NUL in message",
+        "POST",
+        "/producer/produce",
+        {"topic": "t", "producer_id": P, "message": "a\x00b"},
+        422,
+    ),
+    (
+        "list as message",
+        "POST",
+        "/producer/produce",
+        {"topic": "t", "producer_id": P, "message": ["m"]},
+        422,
+    ),
+    (
+        "string id",
+        "POST",
+        "/producer/produce",
+        {"topic": "t", "producer_id": "abc", "message": "m"},
+        422,
+    ),
+    (
+        "negative id",
+        "POST",
+        "/producer/produce",
+        {"topic": "t", "producer_id": -1, "message": "m"},
+        422,
+    ),
+    (
+        "huge id",
+        "POST",
+        "/producer/produce",
+        {"topic": "t", "producer_id": 10**40, "message": "m"},
+        422,
+    ),
+    ("bool id", "GET", "/size?topic=t&consumer_id=true", None, 422),
+    (
+        "unknown producer",
+        "POST",
+        "/producer/produce",
+        {"topic": "t", "producer_id": 424242, "message": "m"},
+        404,
+    ),
+    (
+        "unknown topic",
+        "POST",
+        "/producer/produce",
+        {"topic": "nope", "producer_id": P, "message": "m"},
+        404,
+    ),
+    (
+        "oversize message",
+        "POST",
+        "/producer/produce",
+        {"topic": "t", "producer_id": P, "message": "x" * (1024 * 1024 + 1)},
+        413,
+    ),
+    (
+        "oversize batch",
+        "POST",
+        "/producer/produce",
+        {"topic": "t", "producer_id": P, "messages": ["x"] * 1001},
+        413,
+    ),
+    ("huge body", "POST", "/producer/produce", b'{"m": "' + b"x" * (17 * 1024 * 1024) + b'"}', 413),
+    (
+        "negative sequence",
+        "POST",
+        "/producer/produce",
+        {"topic": "t", "producer_id": P, "message": "m", "sequence": -3},
+        422,
+    ),
+    (
+        "gap sequence",
+        "POST",
+        "/producer/produce",
+        {"topic": "t", "producer_id": P, "message": "m", "sequence": 7},
+        409,
+    ),
+    ("consumer of other topic", "GET", f"/consumer/consume?topic=t&consumer_id={OTHER}", None, 403),
+    ("unknown consumer", "GET", "/consumer/consume?topic=t&consumer_id=99", None, 404),
+    ("huge consumer id", "GET", f"/consumer/consume?topic=t&consumer_id={10**30}", None, 422),
+    (
+        "negative max_messages",
+        "GET",
+        f"/consumer/consume?topic=t&consumer_id={C}&max_messages=-1",
+        None,
+        422,
+    ),
+    (
+        "huge max_messages",
+        "GET",
+        f"/consumer/consume?topic=t&consumer_id={C}&max_messages={10**12}",
+        None,
+        422,
+    ),
+    (
+        "huge wait_ms",
+        "GET",
+        f"/consumer/consume?topic=t&consumer_id={C}&wait_ms=99999999",
+        None,
+        422,
+    ),
+    ("duplicate topic", "POST", "/topics", {"topic_name": "t"}, 409),
+]
+
+
+def fill(value: Any, world: World) -> Any:
+    names = {P: world.producer_id, C: world.consumer_id, OTHER: world.other_consumer_id}
+    if isinstance(value, dict):
+        return {k: names.get(v, v) if isinstance(v, str) else v for k, v in value.items()}
+    if isinstance(value, str):
+        for placeholder, real in names.items():
+            value = value.replace(placeholder, str(real))
+    return value
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status"),
+    [case[1:] for case in CASES],
+    ids=[case[0] for case in CASES],
+)
+async def test_bad_input_is_refused_and_changes_nothing(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    world: World,
+    empty_db: Settings,
+    method: str,
+    path: str,
+    body: dict[str, Any] | bytes | None,
+    status: int,
+) -> None:
+    before = await snapshot(empty_db)
+    if isinstance(body, bytes):
+        response = await client.request(
+            method, fill(path, world), content=body, headers={"content-type": "application/json"}
+        )
+    else:
+        response = await client.request(method, fill(path, world), json=fill(body, world))
+    assert response.status_code == status, response.text
+    payload = response.json()
+    assert payload["status"] == "failure"
+    assert len(payload["message"]) > 10
+    assert await snapshot(empty_db) == before
