@@ -13,7 +13,7 @@ from pathlib import Path
 from bench import phases, server
 from bench.figures import build_rows
 from bench.phases import Plan, log
-from bench.report import markdown_table, text_table
+from bench.report import load_average, markdown_report, text_table
 from bench.wrk import ensure_wrk
 
 
@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> None:
     database = server.Database(options.database)
     log(f"wrk at {ensure_wrk()}; PostgreSQL database {database.name} via scripts/dev-postgres.sh")
     server.ensure_postgres(database)
+    load_before = load_average()
     with tempfile.TemporaryDirectory(prefix="logqueue-bench-") as tmp:
         logs = Path(tmp)
         http = phases.http_ceiling(plan, logs)
@@ -33,7 +34,8 @@ def main(argv: list[str] | None = None) -> None:
     rows = build_rows(plan, http, db, figures)
     print(text_table(rows))
     if options.markdown:
-        options.markdown.write_text(markdown_table(rows) + "\n")
+        report = markdown_report(rows, load_before=load_before, load_after=load_average())
+        options.markdown.write_text(report)
         log(f"Markdown table written to {options.markdown}")
 
 

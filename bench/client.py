@@ -19,10 +19,10 @@ class Features:
     batch_consume: bool
     long_poll: bool
 
-    def missing(self, **needed: bool) -> str | None:
+    def missing(self, *needed: str) -> str | None:
         """``n/a`` text naming the first needed feature the server lacks, else None."""
-        for name, wanted in needed.items():
-            if wanted and not getattr(self, name):
+        for name in needed:
+            if not getattr(self, name):
                 return f"n/a (server lacks {name.replace('_', ' ')})"
         return None
 
@@ -79,8 +79,10 @@ def batch_body(topic: str, producer_id: int, *, count: int, size: int) -> bytes:
 
 def fill(url: str, topic: str, producer_id: int, *, total: int, batch: int, size: int) -> None:
     """Produce ``total`` messages in batches from a few concurrent clients, fast."""
+    if total % batch:
+        raise ValueError(f"{total} messages are not a whole number of {batch}-message batches")
     body = batch_body(topic, producer_id, count=batch, size=size)
-    requests = -(-total // batch)
+    requests = total // batch
 
     async def run() -> None:
         queue = iter(range(requests))

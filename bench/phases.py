@@ -94,11 +94,11 @@ def real_server(plan: Plan, database: Database, logs: Path) -> ServerFigures:
     with server.serve("app.main:app", logs / "server.log", **env) as real:
         supports = client.features(real.url)
         figures = _singles(plan, real)
-        if reason := supports.missing(batch_produce=True):
+        if reason := supports.missing("batch_produce"):
             figures.missing.update(produce_batch=reason, rss=reason)
         else:
             _batch_produce_and_rss(plan, real, figures)
-        if reason := supports.missing(batch_consume=True):
+        if reason := supports.missing("batch_consume"):
             figures.missing["consume_batch"] = reason
         else:
             topic = "bench-single" if figures.rss_after is None else "bench-rss"
@@ -108,7 +108,7 @@ def real_server(plan: Plan, database: Database, logs: Path) -> ServerFigures:
                 figures.consume_batch = _consume(
                     real, plan, topic, consumers, max_messages=plan.batch
                 )
-        if reason := supports.missing(batch_consume=True, long_poll=True):
+        if reason := supports.missing("batch_consume", "long_poll"):
             figures.missing["e2e"] = reason
         else:
             figures.e2e = _end_to_end(plan, real)

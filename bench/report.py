@@ -1,7 +1,13 @@
 """The results table: each figure beside the baseline measured in the same run and its target."""
 
+import os
+import platform
+import shlex
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 
 COLUMNS = ("figure", "value", "baseline (same run)", "ratio", "target", "met")
 
@@ -28,7 +34,7 @@ class Row:
     baseline: Baseline | None = None
     target: Target | None = None
     note: str = ""
-    """Shown instead of the value when there is none (a feature the server lacks)."""
+    """Why there is no value (a feature the server lacks), or what to know about it."""
 
     @property
     def ratio(self) -> float | None:
@@ -107,3 +113,35 @@ def markdown_table(rows: list[Row]) -> str:
     ]
     lines += ["| " + " | ".join(row.cells()) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def load_average() -> str:
+    """The 1-minute load average: how much else the machine was running."""
+    return Path("/proc/loadavg").read_text().split()[0]
+
+
+def machine() -> str:
+    """One line naming what the figures were measured on."""
+    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    model = next((line.split(":", 1)[1].strip() for line in cpuinfo if "model name" in line), "?")
+    mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    return (
+        f"{os.cpu_count()} CPUs ({model}), {mem_kb / 1024**2:.0f} GiB RAM, "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+    )
+
+
+def markdown_report(rows: list[Row], *, load_before: str, load_after: str) -> str:
+    """Machine, date, command and load around the table, as docs/benchmarks.md wants them."""
+    command = shlex.join(["python", "-m", "bench", *sys.argv[1:]])
+    return "\n".join(
+        [
+            f"- machine: {machine()}",
+            f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+            f"- command: `{command}`",
+            f"- 1-minute load average before / after: {load_before} / {load_after}",
+            "",
+            markdown_table(rows),
+            "",
+        ]
+    )
