@@ -89,7 +89,7 @@ def _amount(value: float, unit: str) -> str:
     if unit == "ms":
         return f"{value:.2f} ms" if value < 10 else f"{value:.1f} ms"
     if unit == "MB":
-        return f"{value:.1f} MB"
+        return f"{round(value, 1) + 0.0:.1f} MB"  # + 0.0 turns -0.0 into 0.0
     return f"{value:,.0f} {unit}"
 
 
