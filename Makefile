@@ -33,6 +33,10 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+## Benchmark against ceilings measured in the same run (see docs/benchmarks.md); BENCH_ARGS="--quick".
+bench: $(STAMP)
+	$(PY) -m bench $(BENCH_ARGS)
+
 ## Local PostgreSQL for development and tests (role and databases included).
 db:
 	bash scripts/dev-postgres.sh

@@ -6,7 +6,7 @@ set -euo pipefail
 
 ROLE="${LOGQUEUE_PG_ROLE:-logqueue}"
 PASSWORD="${LOGQUEUE_PG_PASSWORD:-logqueue}"
-DATABASES="${LOGQUEUE_PG_DATABASES:-logqueue logqueue_test}"
+DATABASES="${LOGQUEUE_PG_DATABASES:-logqueue logqueue_test logqueue_bench}"
 
 as_postgres() { runuser -u postgres -- "$@"; }
 

@@ -1,0 +1,133 @@
+"""The processes under test: PostgreSQL set-up, a fresh schema, and uvicorn servers.
+
+The real server and the HTTP ceiling are started by the same function with the same
+uvicorn flags, so they differ only in the application they serve.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CREDENTIALS = "logqueue:logqueue@127.0.0.1:5432"
+
+# What `logqueue serve` runs: one worker, uvicorn's default loop and HTTP parser, info logs.
+UVICORN_FLAGS = ("--host", "127.0.0.1", "--workers", "1", "--log-level", "info")
+
+
+@dataclass(frozen=True)
+class Database:
+    """A PostgreSQL database the bench owns: it drops everything in it on every run."""
+
+    name: str
+
+    @property
+    def dsn(self) -> str:
+        return f"postgresql://{CREDENTIALS}/{self.name}"
+
+    @property
+    def url(self) -> str:
+        """The server's ``LOGQUEUE_DATABASE_URL``."""
+        return f"postgresql+asyncpg://{CREDENTIALS}/{self.name}"
+
+
+def ensure_postgres(database: Database) -> None:
+    """The project's own set-up script starts the cluster and creates the database."""
+    env = {**os.environ, "LOGQUEUE_PG_DATABASES": database.name}
+    subprocess.run(
+        ["bash", str(PROJECT_ROOT / "scripts" / "dev-postgres.sh")],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+async def reset_schema(database: Database) -> None:
+    """Drop every table (and Alembic's version row) so the server migrates from scratch."""
+    conn = await asyncpg.connect(database.dsn)
+    try:
+        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    finally:
+        await conn.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen[bytes]
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time the process has used so far.
+
+        On a machine shared with other work, CPU per request is steadier than requests
+        per second, because it does not count the time the process waited for a core.
+        """
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def rss_bytes(self) -> int:
+        """Resident memory now, from the kernel's own accounting of the process."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise RuntimeError(f"no VmRSS for pid {self.pid}")
+
+
+@contextmanager
+def serve(app: str, log_path: Path, **env: str) -> Iterator[Server]:
+    """Run ``uvicorn <app>`` until the block ends; its output goes to ``log_path``."""
+    port = free_port()
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", app, "--port", str(port), *UVICORN_FLAGS],
+            cwd=PROJECT_ROOT,
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    server = Server(f"http://127.0.0.1:{port}", process)
+    try:
+        _wait_until_ready(server, log_path)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_until_ready(server: Server, log_path: Path, timeout: float = 60.0) -> None:
+    """``/status`` answers 200 once start-up (and the migration) is done."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(
+                f"server exited with {server.process.returncode}:\n{log_path.read_text()}"
+            )
+        try:
+            if httpx.get(server.url + "/status", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.05)  # the socket is not open yet; nothing to wait on but time
+    raise TimeoutError(f"{server.url} did not start within {timeout}s; see {log_path}")
