@@ -67,7 +67,6 @@ def upgrade() -> None:
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("produced_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("producer_id", sa.BigInteger(), nullable=False),
-        _topic_fk("messages"),
         sa.PrimaryKeyConstraint("topic_id", "offset", name=op.f("pk_messages")),
     )
 

@@ -1,18 +1,19 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+import orjson
+from fastapi import APIRouter, Query, Response
 
 from app.api.deps import CONSUMER_REF_OPENAPI, ConsumerDep, ServiceDep
 from app.schemas import (
     Consumed,
     ConsumedBatch,
-    ConsumedMessage,
     ConsumerRegistered,
     Failure,
     NothingNew,
     RegisterRequest,
     SizeResponse,
 )
+from app.storage import StoredMessage
 
 router = APIRouter(tags=["consumer"])
 
@@ -53,16 +54,24 @@ async def consume(
 ) -> Consumed | NothingNew | ConsumedBatch:
     found = await service.consume(ref.topic, ref.consumer_id, max_messages or 1, wait_ms)
     if max_messages is not None:
-        return ConsumedBatch(
-            messages=[
-                ConsumedMessage(offset=m.offset, message=m.body, produced_at=m.produced_at)
-                for m in found
-            ]
-        )
+        return _batch_response(found)
     if not found:
         return NothingNew()
     first = found[0]
     return Consumed(message=first.body, offset=first.offset, produced_at=first.produced_at)
+
+
+def _batch_response(found: list[StoredMessage]) -> Response:
+    """Serialised straight from the stored rows with orjson: building and re-validating a
+    pydantic model per message cost most of a 1,000-message consume (py-spy, `make bench`).
+    The shape is the documented ``ConsumedBatch``."""
+    body = {
+        "status": "success",
+        "messages": [
+            {"offset": m.offset, "message": m.body, "produced_at": m.produced_at} for m in found
+        ],
+    }
+    return Response(orjson.dumps(body, option=orjson.OPT_UTC_Z), media_type="application/json")
 
 
 @router.get(

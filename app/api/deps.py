@@ -12,7 +12,7 @@ from app.schemas import ClientId, ConsumerRef, TopicName
 from app.service import QueueService
 
 
-def get_service(request: Request) -> QueueService:
+async def get_service(request: Request) -> QueueService:
     service: QueueService = request.app.state.service
     return service
 
@@ -20,7 +20,7 @@ def get_service(request: Request) -> QueueService:
 ServiceDep = Annotated[QueueService, Depends(get_service)]
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     metrics: Metrics = request.app.state.metrics
     return metrics
 

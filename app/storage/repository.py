@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+import asyncpg
 from sqlalchemy import (
     ColumnElement,
     ScalarSelect,
     Select,
-    and_,
     case,
     delete,
     func,
@@ -114,24 +114,48 @@ class RetainedTopic:
 
 NOTIFY_CHANNEL = "logqueue_produced"
 
-# PostgreSQL: reserve offsets, insert the batch and notify other processes in one
-# statement, so a produce costs one round trip and its own implicit transaction.
-_PG_APPEND = text(
-    """
+# PostgreSQL hot paths, sent straight through asyncpg (see ``QueueRepository._driver``).
+
+# Reserve offsets, insert the batch and notify other processes in one statement: a produce
+# costs one round trip in its own implicit transaction.
+_PG_APPEND = """
     WITH reserved AS (
-        UPDATE topics SET next_offset = next_offset + cardinality(CAST(:bodies AS text[]))
-        WHERE id = :topic_id
-        RETURNING next_offset - cardinality(CAST(:bodies AS text[])) AS first
+        UPDATE topics SET next_offset = next_offset + cardinality($2::text[])
+        WHERE id = $1
+        RETURNING next_offset - cardinality($2::text[]) AS first
     ), inserted AS (
         INSERT INTO messages (topic_id, "offset", body, produced_at, producer_id)
-        SELECT :topic_id, reserved.first + m.ord - 1, m.body, now(), m.producer_id
-        FROM reserved,
-             unnest(CAST(:bodies AS text[]), CAST(:producer_ids AS bigint[]))
-                 WITH ORDINALITY AS m(body, producer_id, ord)
+        SELECT $1, reserved.first + m.ord - 1, m.body, now(), m.producer_id
+        FROM reserved, unnest($2::text[], $3::bigint[]) WITH ORDINALITY AS m(body, producer_id, ord)
     )
-    SELECT first, pg_notify(:channel, :payload) FROM reserved
-    """
-)
+    SELECT first, pg_notify($4, $5) FROM reserved
+"""
+
+# Lock the consumer, advance it and read what it passed, in one statement. The locked
+# ``old`` row carries the offset from before the update, which RETURNING alone cannot see;
+# a consumer behind the retained start (first_offset) skips ahead to it. The read is a
+# LATERAL subquery so that even the generic plan of the prepared statement walks the
+# primary-key index from ``start`` (a plain join scanned the topic's whole log: 306 ms
+# instead of 0.5 ms per call on a topic of 1,000,000 messages).
+_PG_ADVANCE_AND_READ = """
+    WITH old AS (
+        SELECT c.id, GREATEST(c."offset", t.first_offset) AS start, t.next_offset AS "end"
+        FROM consumers c JOIN topics t ON t.id = c.topic_id
+        WHERE c.id = $2 AND c.topic_id = $1
+        FOR UPDATE OF c
+    ), advanced AS (
+        UPDATE consumers c SET "offset" = LEAST(old.start + $3, old."end")
+        FROM old
+        WHERE c.id = old.id AND old.start < old."end"
+        RETURNING old.start, c."offset" AS stop
+    )
+    SELECT m."offset", m.body, m.produced_at
+    FROM advanced a CROSS JOIN LATERAL (
+        SELECT "offset", body, produced_at FROM messages
+        WHERE topic_id = $1 AND "offset" >= a.start AND "offset" < a.stop
+        ORDER BY "offset"
+    ) m
+"""
 
 
 class QueueRepository:
@@ -153,6 +177,21 @@ class QueueRepository:
         with _unavailable_as_domain_error():
             async with self._single.connect() as conn:
                 yield conn
+
+    @asynccontextmanager
+    async def _driver(self) -> AsyncIterator[asyncpg.Connection]:
+        """PostgreSQL's hot paths use the pooled asyncpg connection directly: with asyncpg's
+        prepared-statement cache a produce or consume costs about 0.1 ms of CPU, where
+        SQLAlchemy's execution layer cost about 1 ms (measured with py-spy under `make bench`).
+        """
+        with _unavailable_as_domain_error():
+            async with self._single.connect() as conn:
+                raw = await conn.get_raw_connection()
+                try:
+                    yield raw.driver_connection
+                except _DRIVER_CONNECTION_ERRORS:
+                    await conn.invalidate()  # do not hand a dead connection to the next request
+                    raise
 
     @asynccontextmanager
     async def _begin(self) -> AsyncIterator[AsyncConnection]:
@@ -230,17 +269,16 @@ class QueueRepository:
         None means the topic row is gone (deleted by another process).
         """
         if self._postgres:
-            async with self._connect() as conn:
-                return await conn.scalar(
+            async with self._driver() as driver:
+                first: int | None = await driver.fetchval(
                     _PG_APPEND,
-                    {
-                        "topic_id": topic_id,
-                        "bodies": [m.body for m in batch],
-                        "producer_ids": [m.producer_id for m in batch],
-                        "channel": NOTIFY_CHANNEL,
-                        "payload": self._payload(topic_id),
-                    },
+                    topic_id,
+                    [m.body for m in batch],
+                    [m.producer_id for m in batch],
+                    NOTIFY_CHANNEL,
+                    self._payload(topic_id),
                 )
+                return first
         async with self._begin() as conn:
             return await _insert_batch(conn, topic_id, batch)
 
@@ -292,8 +330,8 @@ class QueueRepository:
         with nothing new is not written to at all.
         """
         if self._postgres:
-            async with self._connect() as conn:
-                rows = await conn.execute(_advance_and_read(topic_id, consumer_id, max_messages))
+            async with self._driver() as driver:
+                rows = await driver.fetch(_PG_ADVANCE_AND_READ, topic_id, consumer_id, max_messages)
                 return [StoredMessage(*r) for r in rows]
         async with self._begin() as conn:
             start = await conn.scalar(
@@ -310,7 +348,8 @@ class QueueRepository:
             if start is None or stop is None:
                 return []
             rows = await conn.execute(_messages_between(topic_id, start, stop))
-            return [StoredMessage(*r) for r in rows]
+            # SQLite keeps no zone; every timestamp was written in UTC.
+            return [StoredMessage(o, b, t.replace(tzinfo=UTC)) for o, b, t in rows]
 
     async def remaining(self, consumer_id: int) -> int | None:
         """Unread count from two offsets: constant time however long the log is."""
@@ -367,14 +406,17 @@ class QueueRepository:
             )
 
     async def delete_topic(self, name: str) -> int | None:
-        """Delete the topic; its messages, producers and consumers go by ON DELETE CASCADE.
+        """Delete the topic and its messages; producers and consumers go by ON DELETE CASCADE.
 
         Returns the deleted topic's id, or None if there was no such topic.
         """
         async with self._begin() as conn:
-            return await conn.scalar(
+            topic_id = await conn.scalar(
                 delete(topics).where(topics.c.name == name).returning(topics.c.id)
             )
+            if topic_id is not None:
+                await conn.execute(delete(messages).where(messages.c.topic_id == topic_id))
+            return topic_id
 
     async def consumer_lag(self, limit: int) -> LagReport:
         """The ``limit`` largest lags in one query over consumers and topics (no message scan)."""
@@ -501,43 +543,6 @@ def _messages_between(topic_id: int, start: int, stop: int) -> Select[tuple[int,
     )
 
 
-def _advance_and_read(
-    topic_id: int, consumer_id: int, max_messages: int
-) -> Select[tuple[int, str, datetime]]:
-    """PostgreSQL: lock, advance and read in one statement (one round trip).
-
-    The locked ``old`` row supplies the offset before the update, which RETURNING alone
-    cannot see.
-    """
-    old = (
-        select(consumers.c.id, _read_start(topic_id).label("start"))
-        .where(consumers.c.id == consumer_id)
-        .with_for_update(of=consumers)
-        .cte("old")
-    )
-    end = _topic_end(topic_id)
-    wanted = old.c.start + max_messages
-    advanced = (
-        update(consumers)
-        .where(consumers.c.id == old.c.id, old.c.start < end)
-        .values(offset=case((wanted < end, wanted), else_=end))
-        .returning(old.c.start, consumers.c.offset.label("stop"))
-        .cte("advanced")
-    )
-    return (
-        select(messages.c.offset, messages.c.body, messages.c.produced_at)
-        .join(
-            advanced,
-            and_(
-                messages.c.topic_id == topic_id,
-                messages.c.offset >= advanced.c.start,
-                messages.c.offset < advanced.c.stop,
-            ),
-        )
-        .order_by(messages.c.offset)
-    )
-
-
 async def _insert_batch(
     conn: AsyncConnection, topic_id: int, batch: Sequence[NewMessage]
 ) -> int | None:
@@ -568,13 +573,23 @@ async def _insert_batch(
     return first
 
 
+# asyncpg's own errors for a connection that is gone or refused (seen on the raw hot paths).
+_DRIVER_CONNECTION_ERRORS = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CannotConnectNowError,
+)
+
+
 @contextmanager
 def _unavailable_as_domain_error() -> Iterator[None]:
     """Connection-level failures (database down, restarting, pool exhausted) are not the
     client's fault and are worth retrying; everything else propagates unchanged."""
     try:
         yield
-    except (OperationalError, InterfaceError, PoolTimeout, OSError) as exc:
+    except (OperationalError, InterfaceError, PoolTimeout, *_DRIVER_CONNECTION_ERRORS) as exc:
         raise StorageUnavailable(str(exc).splitlines()[0]) from exc
     except DBAPIError as exc:
         if exc.connection_invalidated:
