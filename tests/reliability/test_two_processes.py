@@ -83,6 +83,12 @@ async def test_producers_and_consumers_spread_over_two_processes(
         assert other == log
 
 
+async def waiting_polls(http: httpx.AsyncClient) -> float:
+    metrics = (await http.get("/metrics")).text
+    line = next(x for x in metrics.splitlines() if x.startswith("logqueue_long_poll_waiters "))
+    return float(line.split()[1])
+
+
 async def test_long_poll_on_one_process_woken_by_the_other(
     two_servers: tuple[LiveServer, LiveServer],
 ) -> None:
@@ -99,13 +105,13 @@ async def test_long_poll_on_one_process_woken_by_the_other(
                 params={"topic": "wake", "consumer_id": consumer_id, "wait_ms": 25_000},
             )
         )
-        # Keep producing until the poll answers: the first produce may land before the poll
-        # is parked, which is fine; a poll woken only by its 25 s timeout fails below.
         async with asyncio.timeout(10):
-            while not poll.done():
-                await producer.post(
-                    "/producer/produce",
-                    json={"topic": "wake", "producer_id": producer_id, "message": "ping"},
-                )
-                await asyncio.wait({poll}, timeout=0.2)
+            while await waiting_polls(waiter) < 1:  # parked on the other process
+                await asyncio.sleep(0.01)
+            await producer.post(
+                "/producer/produce",
+                json={"topic": "wake", "producer_id": producer_id, "message": "ping"},
+            )
+            # Only a LISTEN/NOTIFY wake-up answers before the poll's own 25 s.
+            await poll
         assert poll.result().json()["message"] == "ping"
