@@ -7,7 +7,15 @@ Field aliases keep the original assignment's clients working (``topic_name``,
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 TOPIC_PATTERN = r"^[A-Za-z0-9._-]+$"
 MAX_CLIENT_ID = 2**53
@@ -25,6 +33,16 @@ TopicName = Annotated[
     ),
 ]
 ClientId = Annotated[int, Field(ge=1, le=MAX_CLIENT_ID, examples=[4503599627370497])]
+
+
+def _not_a_bool(value: object) -> object:
+    """JSON `true` is not the number 1, though pydantic's lax mode would take it as one."""
+    if isinstance(value, bool):
+        raise ValueError("must be an integer, not a boolean")
+    return value
+
+
+NotABool = BeforeValidator(_not_a_bool)  # after the bounds, so the schema keeps them
 
 
 def _storable(body: str) -> str:
@@ -60,11 +78,11 @@ def _one_payload_schema(schema: dict[str, Any]) -> None:
 
 class CreateTopicRequest(Request):
     topic_name: TopicName = Field(validation_alias=AliasChoices("topic_name", "name"))
-    retention_messages: int | None = Field(
-        default=None, ge=1, le=MAX_RETENTION_MESSAGES, description="Keep at most this many."
+    retention_messages: Annotated[int, Field(ge=1, le=MAX_RETENTION_MESSAGES), NotABool] | None = (
+        Field(default=None, description="Keep at most this many.")
     )
-    retention_ms: int | None = Field(
-        default=None, ge=1, le=MAX_RETENTION_MS, description="Keep messages this young."
+    retention_ms: Annotated[int, Field(ge=1, le=MAX_RETENTION_MS), NotABool] | None = Field(
+        default=None, description="Keep messages this young."
     )
 
 
@@ -78,7 +96,7 @@ class ProduceRequest(Request):
     model_config = ConfigDict(json_schema_extra=_one_payload_schema)
 
     topic: TopicName = Field(validation_alias=AliasChoices("topic", "topic_name"))
-    producer_id: ClientId
+    producer_id: Annotated[ClientId, NotABool]
     message: MessageBody | None = Field(
         default=None, validation_alias=AliasChoices("message", "log_message")
     )
@@ -89,10 +107,8 @@ class ProduceRequest(Request):
         "(at most LOGQUEUE_MAX_BATCH).",
     )
 
-    sequence: int | None = Field(
+    sequence: Annotated[int, Field(ge=0, le=MAX_CLIENT_ID), NotABool] | None = Field(
         default=None,
-        ge=0,
-        le=MAX_CLIENT_ID,
         description="Idempotent produce: 0, 1, 2, ... per producer. A repeat of the last "
         "sequence is answered with its original offsets and stores nothing; any other "
         "out-of-order value is a 409.",

@@ -104,6 +104,21 @@ CASES: list[tuple[str, str, str, dict[str, Any] | bytes | None, int]] = [
     ),
     ("bool id", "GET", "/size?topic=t&consumer_id=true", None, 422),
     (
+        "bool producer id",
+        "POST",
+        "/producer/produce",
+        {"topic": "t", "producer_id": True, "message": "m"},
+        422,
+    ),
+    (
+        "bool sequence",
+        "POST",
+        "/producer/produce",
+        {"topic": "t", "producer_id": P, "message": "m", "sequence": False},
+        422,
+    ),
+    ("bool retention", "POST", "/topics", {"topic_name": "kept", "retention_messages": True}, 422),
+    (
         "unknown producer",
         "POST",
         "/producer/produce",
