@@ -2,6 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from app.api.auth import CallerDep
 from app.api.deps import CONSUMER_REF_OPENAPI, ConsumerDep, ServiceDep
 from app.schemas import (
     Consumed,
@@ -29,8 +30,12 @@ ERRORS: dict[int | str, dict[str, object]] = {
     summary="Register a consumer; it starts at offset 0",
     responses={404: {"model": Failure, "description": "Unknown topic"}},
 )
-async def register(body: RegisterRequest, service: ServiceDep) -> ConsumerRegistered:
-    return ConsumerRegistered(consumer_id=await service.register_consumer(body.topic))
+async def register(
+    body: RegisterRequest, service: ServiceDep, caller: CallerDep
+) -> ConsumerRegistered:
+    return ConsumerRegistered(
+        consumer_id=await service.register_consumer(body.topic, caller=caller)
+    )
 
 
 @router.get(
@@ -42,6 +47,7 @@ async def register(body: RegisterRequest, service: ServiceDep) -> ConsumerRegist
 async def consume(
     ref: ConsumerDep,
     service: ServiceDep,
+    caller: CallerDep,
     max_messages: Annotated[
         int | None,
         Query(ge=1, description="Batch mode: up to this many messages, as `messages`."),
@@ -51,7 +57,9 @@ async def consume(
         Query(ge=0, le=MAX_WAIT_MS, description="Long poll: wait this long for a message."),
     ] = 0,
 ) -> Consumed | NothingNew | ConsumedBatch:
-    found = await service.consume(ref.topic, ref.consumer_id, max_messages or 1, wait_ms)
+    found = await service.consume(
+        ref.topic, ref.consumer_id, max_messages or 1, wait_ms, caller=caller
+    )
     if max_messages is not None:
         return ConsumedBatch(
             messages=[
@@ -71,5 +79,5 @@ async def consume(
     responses=ERRORS,
     openapi_extra=CONSUMER_REF_OPENAPI,
 )
-async def size(ref: ConsumerDep, service: ServiceDep) -> SizeResponse:
-    return SizeResponse(size=await service.remaining(ref.topic, ref.consumer_id))
+async def size(ref: ConsumerDep, service: ServiceDep, caller: CallerDep) -> SizeResponse:
+    return SizeResponse(size=await service.remaining(ref.topic, ref.consumer_id, caller=caller))
