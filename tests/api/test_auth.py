@@ -1,6 +1,11 @@
 """Optional access control: bearer API keys, admin keys, and ids bound to the key that made them."""
 
+import asyncio
 import hashlib
+import os
+import subprocess
+import sys
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,7 +18,9 @@ from sqlalchemy import text
 from app.database import create_engine
 from app.main import create_app
 from app.settings import Settings
+from logqueue_sdk import AccessDenied, AsyncProducer, Client, Consumer, Producer
 from tests.api.helpers import assert_failure
+from tests.live_server import LiveServer, start_server
 
 ADMIN = "admin-key-0123456789abcdef"
 ALICE = "alice-key-0123456789abcdef"
@@ -297,3 +304,79 @@ def test_bad_key_configuration_stops_the_server_without_showing_keys(
     with pytest.raises(ValueError, match=problem) as refused:
         create_app(settings)
     assert "short" not in str(refused.value) and BOB not in str(refused.value)
+
+
+def logqueue(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    command = [str(Path(sys.executable).parent / "logqueue"), *args]
+    environment = {**os.environ, **env}
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, env=environment)
+
+
+def test_sdk_and_cli_send_the_key_to_a_real_server(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LOGQUEUE_API_KEY", raising=False)
+    keys = f"admin:{ADMIN},{ALICE},{BOB}"
+    server = start_server(database_url, log_path=tmp_path / "log", LOGQUEUE_API_KEYS=keys)
+    try:
+        _use_keys_through_the_sdk_and_cli(server, f"auth-{uuid.uuid4().hex[:12]}", monkeypatch)
+    finally:
+        server.stop()
+    assert not any(key in server.log() for key in (ADMIN, ALICE, BOB))
+
+
+def _use_keys_through_the_sdk_and_cli(
+    server: LiveServer, topic: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = server.url
+    with Client(url) as anonymous, pytest.raises(AccessDenied) as missing:
+        anonymous.list_topics()
+    assert missing.value.status_code == 401
+    with Client(url, api_key=ALICE) as alice, pytest.raises(AccessDenied) as refused:
+        alice.create_topic(topic)
+    assert refused.value.status_code == 403
+    with Client(url, api_key=ADMIN) as admin:
+        assert admin.create_topic(topic)
+
+    with Producer(url, [topic], api_key=ALICE) as producer:
+        assert producer.send(topic, "hello")
+
+    async def send_async() -> bool:
+        async with AsyncProducer(url, [topic], api_key=ALICE) as producer:
+            return await producer.send(topic, "again")
+
+    assert asyncio.run(send_async())
+    with Consumer(url, [topic], api_key=ALICE) as consumer:
+        received = [consumer.dequeue(topic) for _ in range(2)]
+        assert [m.body for m in received if m] == ["hello", "again"]
+        consumer_id = consumer.topic_id_map[topic]
+    with (
+        Consumer(url, api_key=BOB, consumer_ids={topic: consumer_id}) as bob,
+        pytest.raises(AccessDenied, match="belongs to another API key"),
+    ):
+        bob.size(topic)
+    monkeypatch.setenv("LOGQUEUE_API_KEY", ALICE)
+    with Consumer(url, consumer_ids={topic: consumer_id}) as from_environment:
+        assert from_environment.size(topic) == 0
+    monkeypatch.delenv("LOGQUEUE_API_KEY")
+
+    listed = logqueue("topics", "list", "--broker", url, "--api-key", ALICE)
+    assert topic in listed.stdout.splitlines(), listed.stderr
+    sent = logqueue("produce", topic, "from the CLI", "--broker", url, LOGQUEUE_API_KEY=ALICE)
+    assert sent.returncode == 0, sent.stderr
+    size = ("size", topic, "--consumer-id", str(consumer_id), "--broker", url)
+    assert logqueue(*size, "--api-key", ALICE).stdout == "1\n"
+    consumed = logqueue(
+        "consume", topic, "--consumer-id", str(consumer_id), "--broker", url, "--api-key", ALICE
+    )
+    assert consumed.stdout == "from the CLI\n", consumed.stderr
+    assert logqueue(*size, "--api-key", ALICE).stdout == "0\n"
+    assert logqueue(*size, LOGQUEUE_API_KEY=ALICE).stdout == "0\n"
+    denied = logqueue(*size, LOGQUEUE_API_KEY=BOB)
+    assert (denied.returncode, denied.stderr) == (
+        1,
+        f"error: Consumer {consumer_id} belongs to another API key\n",
+    )
+    anonymous_cli = logqueue(*size)
+    assert anonymous_cli.returncode == 1
+    assert "Missing API key" in anonymous_cli.stderr
