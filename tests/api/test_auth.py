@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from app.database import create_engine
 from app.main import create_app
+from app.service.caller import KeyRing, fingerprint
 from app.settings import Settings
 from logqueue_sdk import AccessDenied, AsyncProducer, Client, Consumer, Producer
 from tests.api.helpers import assert_failure
@@ -280,6 +281,12 @@ def test_keys_from_the_environment_are_split_and_kept_secret(
     settings = Settings()
     assert [key.get_secret_value() for key in settings.api_keys] == [f"admin:{ADMIN}", ALICE]
     assert ADMIN not in repr(settings) and ALICE not in settings.model_dump_json()
+
+
+def test_a_key_listed_as_admin_and_as_client_is_an_admin_key() -> None:
+    keys = KeyRing([("first", ALICE), ("second", f"admin:{ALICE}"), ("third", ALICE)])
+    caller = keys.caller(ALICE)
+    assert (caller.owner, caller.admin) == (fingerprint(ALICE), True)
 
 
 @pytest.mark.parametrize(
