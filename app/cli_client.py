@@ -18,6 +18,16 @@ Broker = Annotated[
     str,
     typer.Option("--broker", envvar="LOGQUEUE_BROKER", help="Broker URL; 'host:port' works too."),
 ]
+ApiKey = Annotated[
+    str | None,
+    typer.Option(
+        "--api-key",
+        envvar="LOGQUEUE_API_KEY",
+        show_default=False,
+        help="Key for a broker with access control on (prefer the variable: the process "
+        "list shows arguments).",
+    ),
+]
 topics = typer.Typer(help="List or create topics.", no_args_is_help=True)
 
 
@@ -39,9 +49,9 @@ def _reported() -> Iterator[None]:
 
 
 @topics.command("list")
-def list_topics(broker: Broker = DEFAULT_BROKER) -> None:
+def list_topics(broker: Broker = DEFAULT_BROKER, api_key: ApiKey = None) -> None:
     """Print every topic, oldest first."""
-    with _reported(), Client(broker) as client:
+    with _reported(), Client(broker, api_key=api_key) as client:
         for name in client.list_topics():
             typer.echo(name)
 
@@ -53,9 +63,10 @@ def create_topic(
         bool, typer.Option("--exist-ok", help="Succeed if the topic already exists.")
     ] = False,
     broker: Broker = DEFAULT_BROKER,
+    api_key: ApiKey = None,
 ) -> None:
     """Create the topic NAME."""
-    with _reported(), Client(broker) as client:
+    with _reported(), Client(broker, api_key=api_key) as client:
         created = client.create_topic(name, exist_ok=exist_ok)
     typer.echo(f"Topic '{name}' {'created' if created else 'already exists'}")
 
@@ -66,11 +77,12 @@ def produce(
         str, typer.Argument(help="The message; '-' (the default) sends each line of stdin.")
     ] = "-",
     broker: Broker = DEFAULT_BROKER,
+    api_key: ApiKey = None,
 ) -> None:
     """Send MESSAGE to TOPIC, or every non-empty line of stdin, in order."""
     batches = _line_batches(sys.stdin.fileno()) if message == "-" else iter([[message]])
     sent = 0
-    with _reported(), Producer(broker, [topic]) as producer:
+    with _reported(), Producer(broker, [topic], api_key=api_key) as producer:
         for batch in batches:
             if not producer.send_batch(topic, batch):
                 typer.echo(f"error: broker unreachable; {sent} message(s) sent", err=True)
@@ -89,10 +101,11 @@ def consume(
         typer.Option(help="Resume as this consumer; by default a new one reads from the start."),
     ] = None,
     broker: Broker = DEFAULT_BROKER,
+    api_key: ApiKey = None,
 ) -> None:
     """Print TOPIC's messages one per line; a new consumer's id goes to stderr."""
     resume = {topic: consumer_id} if consumer_id is not None else None
-    with _reported(), Consumer(broker, [topic], consumer_ids=resume) as consumer:
+    with _reported(), Consumer(broker, [topic], api_key=api_key, consumer_ids=resume) as consumer:
         if consumer_id is None:
             typer.echo(f"consumer id: {consumer.topic_id_map[topic]}", err=True)
         messages = consumer.get_next() if follow else iter(lambda: consumer.dequeue(topic), None)
@@ -107,9 +120,13 @@ def size(
     topic: str,
     consumer_id: Annotated[int, typer.Option(help="The consumer to ask about.")],
     broker: Broker = DEFAULT_BROKER,
+    api_key: ApiKey = None,
 ) -> None:
     """Print how many messages of TOPIC the consumer has not read yet."""
-    with _reported(), Consumer(broker, consumer_ids={topic: consumer_id}) as consumer:
+    with (
+        _reported(),
+        Consumer(broker, api_key=api_key, consumer_ids={topic: consumer_id}) as consumer,
+    ):
         typer.echo(consumer.size(topic))
 
 

@@ -63,6 +63,18 @@ class WrongTopic(LogQueueError):
         super().__init__(f"{role.capitalize()} {client_id} is not registered for topic '{topic}'")
 
 
+class Unauthenticated(LogQueueError):
+    """Access control is on and the request carries no known API key."""
+
+    status_code = 401
+
+
+class Forbidden(LogQueueError):
+    """A known API key asking for what it may not do (an admin action, another key's id)."""
+
+    status_code = 403
+
+
 class MessageTooLarge(LogQueueError):
     status_code = 413
 
@@ -156,6 +168,8 @@ def add_exception_handlers(app: FastAPI) -> None:
         if isinstance(exc, StorageUnavailable):
             headers = {"Retry-After": str(exc.retry_after_seconds)}
             return failure(exc.status_code, exc.message, headers=headers)
+        if isinstance(exc, Unauthenticated):
+            return failure(exc.status_code, exc.message, headers={"WWW-Authenticate": "Bearer"})
         if isinstance(exc, InvalidRequest):
             error = {"loc": [exc.field], "msg": exc.problem, "type": "value_error"}
             return failure(exc.status_code, exc.message, errors=[error])

@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from app import __version__
 from app.api import consumer, metrics, producer, status, topics
+from app.api.auth import document_access, get_caller
 from app.api.body_limit import BodySizeLimit
 from app.api.telemetry import RequestTelemetry
 from app.database import create_engine, migrate
@@ -18,6 +19,7 @@ from app.errors import add_exception_handlers
 from app.metrics import Metrics
 from app.schemas import Failure, ValidationFailure
 from app.service import QueueService
+from app.service.caller import KeyRing
 from app.service.retention import RetentionEnforcer
 from app.settings import Settings
 from app.shutdown import on_exit_signal
@@ -88,9 +90,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_exception_handlers(app)
     app.add_middleware(RequestTelemetry, metrics=telemetry)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    keys = KeyRing.from_settings(settings)
+    app.state.keys = keys
     for module in (status, topics, producer, consumer, metrics):
-        app.include_router(module.router, responses=COMMON_RESPONSES)
+        # Health checks and scrapers need no key. Every other route needs one when access
+        # control is on, whether it reads the caller or not, so no route is left open by
+        # mistake.
+        guard = [] if module in (status, metrics) else [Depends(get_caller)]
+        app.include_router(module.router, responses=COMMON_RESPONSES, dependencies=guard)
     _document_batch_limit(app, settings.max_batch)
+    document_access(app, keys.enabled)
     return app
 
 

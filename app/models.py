@@ -55,6 +55,8 @@ class Producer(Base):
     last_sequence: Mapped[int | None] = mapped_column(BigInteger)
     last_first: Mapped[int | None] = mapped_column(BigInteger)
     last_count: Mapped[int | None] = mapped_column(Integer)
+    # SHA-256 fingerprint of the API key that registered it; NULL with access control off.
+    owner: Mapped[str | None] = mapped_column(String(64))
 
 
 class Consumer(Base):
@@ -68,6 +70,8 @@ class Consumer(Base):
     )
     offset: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # SHA-256 fingerprint of the API key that registered it; NULL with access control off.
+    owner: Mapped[str | None] = mapped_column(String(64))
 
 
 class Message(Base):

@@ -1,10 +1,10 @@
 """All server configuration, read from ``LOGQUEUE_*`` environment variables."""
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, FilePath, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,12 +56,28 @@ class Settings(BaseSettings):
     metrics_max_lag_series: int = Field(
         default=500, ge=1, description="Consumers (largest lag first) exported by /metrics."
     )
+    # Secret, so neither a repr of the settings nor a validation error can print a key.
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated API keys ('admin:<key>' for admin keys); none: auth off.",
+    )
+    api_keys_file: FilePath | None = Field(
+        default=None, description="A file of API keys, one per line ('#' comments)."
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod
     def _lower_level(cls, value: object) -> object:
         """Operators write INFO as often as info."""
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        """An environment variable holds one string: ``admin:k1,k2``."""
+        if isinstance(value, str):
+            return [entry.strip() for entry in value.split(",") if entry.strip()]
+        return value
 
     @property
     def is_sqlite(self) -> bool:

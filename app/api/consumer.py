@@ -3,6 +3,7 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Query, Response
 
+from app.api.auth import CallerDep
 from app.api.deps import CONSUMER_REF_OPENAPI, ConsumerDep, ServiceDep
 from app.schemas import (
     Consumed,
@@ -30,8 +31,12 @@ ERRORS: dict[int | str, dict[str, object]] = {
     summary="Register a consumer; it starts at offset 0",
     responses={404: {"model": Failure, "description": "Unknown topic"}},
 )
-async def register(body: RegisterRequest, service: ServiceDep) -> ConsumerRegistered:
-    return ConsumerRegistered(consumer_id=await service.register_consumer(body.topic))
+async def register(
+    body: RegisterRequest, service: ServiceDep, caller: CallerDep
+) -> ConsumerRegistered:
+    return ConsumerRegistered(
+        consumer_id=await service.register_consumer(body.topic, caller=caller)
+    )
 
 
 @router.get(
@@ -43,6 +48,7 @@ async def register(body: RegisterRequest, service: ServiceDep) -> ConsumerRegist
 async def consume(
     ref: ConsumerDep,
     service: ServiceDep,
+    caller: CallerDep,
     max_messages: Annotated[
         int | None,
         Query(ge=1, description="Batch mode: up to this many messages, as `messages`."),
@@ -52,7 +58,9 @@ async def consume(
         Query(ge=0, le=MAX_WAIT_MS, description="Long poll: wait this long for a message."),
     ] = 0,
 ) -> Consumed | NothingNew | ConsumedBatch:
-    found = await service.consume(ref.topic, ref.consumer_id, max_messages or 1, wait_ms)
+    found = await service.consume(
+        ref.topic, ref.consumer_id, max_messages or 1, wait_ms, caller=caller
+    )
     if max_messages is not None:
         return _batch_response(found)
     if not found:
@@ -80,5 +88,5 @@ def _batch_response(found: list[StoredMessage]) -> Response:
     responses=ERRORS,
     openapi_extra=CONSUMER_REF_OPENAPI,
 )
-async def size(ref: ConsumerDep, service: ServiceDep) -> SizeResponse:
-    return SizeResponse(size=await service.remaining(ref.topic, ref.consumer_id))
+async def size(ref: ConsumerDep, service: ServiceDep, caller: CallerDep) -> SizeResponse:
+    return SizeResponse(size=await service.remaining(ref.topic, ref.consumer_id, caller=caller))

@@ -1,5 +1,6 @@
 from fastapi import APIRouter
 
+from app.api.auth import CallerDep
 from app.api.deps import ServiceDep
 from app.schemas import (
     Failure,
@@ -14,8 +15,12 @@ router = APIRouter(prefix="/producer", tags=["producer"])
 
 
 @router.post("/register", summary="Register a producer (creates the topic if missing)")
-async def register(body: RegisterRequest, service: ServiceDep) -> ProducerRegistered:
-    return ProducerRegistered(producer_id=await service.register_producer(body.topic))
+async def register(
+    body: RegisterRequest, service: ServiceDep, caller: CallerDep
+) -> ProducerRegistered:
+    return ProducerRegistered(
+        producer_id=await service.register_producer(body.topic, caller=caller)
+    )
 
 
 @router.post(
@@ -28,8 +33,12 @@ async def register(body: RegisterRequest, service: ServiceDep) -> ProducerRegist
         413: {"model": Failure, "description": "Message or batch too large"},
     },
 )
-async def produce(body: ProduceRequest, service: ServiceDep) -> Produced | ProducedBatch:
-    stored = await service.produce(body.topic, body.producer_id, body.bodies, body.sequence)
+async def produce(
+    body: ProduceRequest, service: ServiceDep, caller: CallerDep
+) -> Produced | ProducedBatch:
+    stored = await service.produce(
+        body.topic, body.producer_id, body.bodies, body.sequence, caller=caller
+    )
     if body.messages is None:
         return Produced(offset=stored.first)
     return ProducedBatch(offsets=(stored.first, stored.first + stored.count - 1))

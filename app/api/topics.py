@@ -1,5 +1,6 @@
 from fastapi import APIRouter
 
+from app.api.auth import CallerDep
 from app.api.deps import ServiceDep
 from app.schemas import (
     ConsumerState,
@@ -24,9 +25,11 @@ NOT_FOUND: dict[int | str, dict[str, object]] = {
     summary="Create a topic, optionally with retention limits",
     responses={409: {"model": Failure, "description": "Topic exists"}},
 )
-async def create_topic(body: CreateTopicRequest, service: ServiceDep) -> MessageResponse:
+async def create_topic(
+    body: CreateTopicRequest, service: ServiceDep, caller: CallerDep
+) -> MessageResponse:
     retention = Retention(body.retention_messages, body.retention_ms)
-    await service.create_topic(body.topic_name, retention)
+    await service.create_topic(body.topic_name, retention, caller=caller)
     return MessageResponse(message=f"Topic '{body.topic_name}' created successfully")
 
 
@@ -63,6 +66,6 @@ async def describe_topic(name: TopicName, service: ServiceDep) -> TopicDetailsRe
     summary="Delete a topic with its messages, producers and consumers",
     responses=NOT_FOUND,
 )
-async def delete_topic(name: TopicName, service: ServiceDep) -> MessageResponse:
-    await service.delete_topic(name)
+async def delete_topic(name: TopicName, service: ServiceDep, caller: CallerDep) -> MessageResponse:
+    await service.delete_topic(name, caller=caller)
     return MessageResponse(message=f"Topic '{name}' deleted")

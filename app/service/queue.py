@@ -22,12 +22,19 @@ from app.errors import (
     WrongTopic,
 )
 from app.logging import bind_log_fields
+from app.service.caller import UNRESTRICTED, Caller
 from app.service.group_commit import Appended, GroupCommitter
 from app.service.observer import NoObserver, QueueObserver
 from app.service.wakeups import Wakeups
 from app.settings import Settings
 from app.storage import QueueRepository, StoredMessage, TopicRecord
-from app.storage.repository import LagReport, NewMessage, Retention, TopicDetails
+from app.storage.repository import (
+    ClientBinding,
+    LagReport,
+    NewMessage,
+    Retention,
+    TopicDetails,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -41,45 +48,46 @@ def new_client_id() -> int:
 
 
 class _Bindings:
-    """Which topic each producer (or consumer) id was registered for."""
+    """Which topic each producer (or consumer) id was registered for, and by which key."""
 
     def __init__(
         self,
         role: str,
-        lookup: Callable[[int], Awaitable[int | None]],
-        insert: Callable[[int, int], Awaitable[bool | None]],
+        lookup: Callable[[int], Awaitable[ClientBinding | None]],
+        insert: Callable[[int, int, str | None], Awaitable[bool | None]],
         not_found: type[ProducerNotFound] | type[ConsumerNotFound],
     ) -> None:
         self._role = role
         self._lookup = lookup
         self._insert = insert
         self._not_found = not_found
-        self._topics: dict[int, int] = {}
+        self._known: dict[int, ClientBinding] = {}
 
-    async def register(self, topic_id: int) -> int | None:
+    async def register(self, topic_id: int, owner: str | None) -> int | None:
         """A new id bound to the topic, or None if the topic no longer exists."""
         while True:
             client_id = new_client_id()
-            inserted = await self._insert(client_id, topic_id)
+            inserted = await self._insert(client_id, topic_id, owner)
             if inserted is None:
                 return None
             if inserted:
-                self._topics[client_id] = topic_id
+                self._known[client_id] = ClientBinding(topic_id, owner)
                 return client_id
 
-    async def check(self, client_id: int, topic_name: str, topic_id: int) -> None:
-        bound = self._topics.get(client_id)
-        if bound is None:
-            bound = await self._lookup(client_id)
-            if bound is None:
+    async def check(self, client_id: int, topic_name: str, topic_id: int, caller: Caller) -> None:
+        binding = self._known.get(client_id)
+        if binding is None:
+            binding = await self._lookup(client_id)
+            if binding is None:
                 raise self._not_found(client_id)
-            self._topics[client_id] = bound
-        if bound != topic_id:
+            self._known[client_id] = binding
+        if binding.topic_id != topic_id:
             raise WrongTopic(self._role, client_id, topic_name)
+        caller.check_owner(self._role, client_id, binding.owner)
 
     def forget_topic(self, topic_id: int) -> None:
         """Drop the bindings of a deleted topic (SQLite may give its id to a new topic)."""
-        self._topics = {c: t for c, t in self._topics.items() if t != topic_id}
+        self._known = {c: b for c, b in self._known.items() if b.topic_id != topic_id}
 
 
 class QueueService:
@@ -129,8 +137,11 @@ class QueueService:
             return False
         return True
 
-    async def create_topic(self, name: str, retention: Retention | None = None) -> None:
+    async def create_topic(
+        self, name: str, retention: Retention | None = None, *, caller: Caller = UNRESTRICTED
+    ) -> None:
         bind_log_fields(topic=name)
+        caller.require_admin("Creating a topic")
         topic = await self._repo.create_topic(name, retention)
         if topic is None:
             raise TopicExists(name)
@@ -139,21 +150,21 @@ class QueueService:
     async def list_topics(self) -> list[str]:
         return await self._repo.list_topics()
 
-    async def register_producer(self, topic_name: str) -> int:
+    async def register_producer(self, topic_name: str, *, caller: Caller = UNRESTRICTED) -> int:
         """Registering a producer creates its topic, as the original design did."""
-        topic = await self._find_topic(topic_name) or await self._get_or_create(topic_name)
-        producer_id = await self._producers.register(topic.id)
+        topic = await self._find_topic(topic_name) or await self._get_or_create(topic_name, caller)
+        producer_id = await self._producers.register(topic.id, caller.owner)
         if producer_id is None:  # deleted meanwhile: make it again, as for a new name
             self._forget_topic(topic_name, topic.id)
-            topic = await self._get_or_create(topic_name)
-            producer_id = await self._producers.register(topic.id)
+            topic = await self._get_or_create(topic_name, caller)
+            producer_id = await self._producers.register(topic.id, caller.owner)
         if producer_id is None:
             raise TopicNotFound(topic_name)
         return producer_id
 
-    async def register_consumer(self, topic_name: str) -> int:
+    async def register_consumer(self, topic_name: str, *, caller: Caller = UNRESTRICTED) -> int:
         topic_id = await self._topic_id(topic_name)
-        consumer_id = await self._consumers.register(topic_id)
+        consumer_id = await self._consumers.register(topic_id, caller.owner)
         if consumer_id is None:
             self._forget_topic(topic_name, topic_id)
             raise TopicNotFound(topic_name)
@@ -165,6 +176,8 @@ class QueueService:
         producer_id: int,
         bodies: Sequence[str],
         sequence: int | None = None,
+        *,
+        caller: Caller = UNRESTRICTED,
     ) -> Appended:
         """Append ``bodies`` in order, all or nothing; answers once they are committed.
 
@@ -177,7 +190,7 @@ class QueueService:
             size = len(body.encode())
             if size > self._max_message_bytes:
                 raise MessageTooLarge(size, self._max_message_bytes)
-        topic_id = await self._bound_topic_id(self._producers, producer_id, topic_name)
+        topic_id = await self._bound_topic_id(self._producers, producer_id, topic_name, caller)
         batch = [NewMessage(producer_id, body) for body in bodies]
         committer = self._committer(topic_id, topic_name)
         if sequence is None:
@@ -199,12 +212,18 @@ class QueueService:
         return await committer.run_alone(sequenced)
 
     async def consume(
-        self, topic_name: str, consumer_id: int, max_messages: int = 1, wait_ms: int = 0
+        self,
+        topic_name: str,
+        consumer_id: int,
+        max_messages: int = 1,
+        wait_ms: int = 0,
+        *,
+        caller: Caller = UNRESTRICTED,
     ) -> list[StoredMessage]:
         """Read up to ``max_messages``; with nothing new, wait up to ``wait_ms`` for a produce."""
         if max_messages > self._max_batch:
             raise InvalidRequest("max_messages", f"must be at most {self._max_batch}")
-        topic_id = await self._consumer_topic_id(topic_name, consumer_id)
+        topic_id = await self._consumer_topic_id(topic_name, consumer_id, caller)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait_ms / 1000
         while True:
@@ -218,15 +237,17 @@ class QueueService:
             self._observer.consumed(topic_name, len(found))
         return found
 
-    async def remaining(self, topic_name: str, consumer_id: int) -> int:
-        await self._consumer_topic_id(topic_name, consumer_id)
+    async def remaining(
+        self, topic_name: str, consumer_id: int, *, caller: Caller = UNRESTRICTED
+    ) -> int:
+        await self._consumer_topic_id(topic_name, consumer_id, caller)
         remaining = await self._repo.remaining(consumer_id)
         if remaining is None:
             raise ConsumerNotFound(consumer_id)
         return remaining
 
-    async def _consumer_topic_id(self, topic_name: str, consumer_id: int) -> int:
-        return await self._bound_topic_id(self._consumers, consumer_id, topic_name)
+    async def _consumer_topic_id(self, topic_name: str, consumer_id: int, caller: Caller) -> int:
+        return await self._bound_topic_id(self._consumers, consumer_id, topic_name, caller)
 
     def _committer(self, topic_id: int, topic_name: str) -> GroupCommitter:
         committer = self._committers.get(topic_id)
@@ -263,8 +284,9 @@ class QueueService:
             raise TopicNotFound(name)
         return topic.id
 
-    async def _get_or_create(self, name: str) -> TopicRecord:
+    async def _get_or_create(self, name: str, caller: Caller) -> TopicRecord:
         """Two registrations racing to create one topic both end up with the same row."""
+        caller.require_admin(f"Topic '{name}' does not exist; creating it")
         topic = await self._repo.create_topic(name) or await self._repo.get_topic(name)
         if topic is None:
             raise TopicNotFound(name)
@@ -295,9 +317,10 @@ class QueueService:
             raise TopicNotFound(name)
         return details
 
-    async def delete_topic(self, name: str) -> None:
+    async def delete_topic(self, name: str, *, caller: Caller = UNRESTRICTED) -> None:
         """Remove the topic with its messages, producers and consumers."""
         bind_log_fields(topic=name)
+        caller.require_admin("Deleting a topic")
         topic_id = await self._repo.delete_topic(name)
         if topic_id is None:
             raise TopicNotFound(name)
@@ -315,8 +338,11 @@ class QueueService:
         self._producers.forget_topic(topic_id)
         self._consumers.forget_topic(topic_id)
 
-    async def _bound_topic_id(self, bindings: _Bindings, client_id: int, topic_name: str) -> int:
-        """The topic's id, once the client is known to be registered for it.
+    async def _bound_topic_id(
+        self, bindings: _Bindings, client_id: int, topic_name: str, caller: Caller
+    ) -> int:
+        """The topic's id, once the client is known to be registered for it (and to the
+        caller's key, when access control is on).
 
         Another server process may have deleted the topic and made a new one of the same
         name, which this process's cache would still map to the old id; a mismatch is
@@ -324,13 +350,13 @@ class QueueService:
         """
         topic_id = await self._topic_id(topic_name)
         try:
-            await bindings.check(client_id, topic_name, topic_id)
+            await bindings.check(client_id, topic_name, topic_id, caller)
         except WrongTopic:
             self._topic_ids.pop(topic_name, None)
             fresh = await self._topic_id(topic_name)
             if fresh == topic_id:
                 raise
             self._forget_topic(topic_name, topic_id)
-            await bindings.check(client_id, topic_name, fresh)
+            await bindings.check(client_id, topic_name, fresh, caller)
             return fresh
         return topic_id

@@ -16,6 +16,7 @@ from sqlalchemy import (
     ColumnElement,
     ScalarSelect,
     Select,
+    Table,
     case,
     delete,
     func,
@@ -41,6 +42,15 @@ messages = Message.__table__
 class TopicRecord:
     id: int
     name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClientBinding:
+    """The topic a producer or consumer id was registered for, and by which API key
+    (its fingerprint; None when registered with access control off)."""
+
+    topic_id: int
+    owner: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,33 +245,44 @@ class QueueRepository:
             result = await conn.scalars(select(topics.c.name).order_by(topics.c.id))
             return list(result)
 
-    async def add_producer(self, producer_id: int, topic_id: int) -> bool | None:
+    async def add_producer(
+        self, producer_id: int, topic_id: int, owner: str | None = None
+    ) -> bool | None:
         """False when the id is already taken, so the caller can draw another."""
-        return await self._insert_client(producers, producer_id, topic_id)
+        return await self._insert_client(producers, producer_id, topic_id, owner)
 
-    async def add_consumer(self, consumer_id: int, topic_id: int) -> bool | None:
-        return await self._insert_client(consumers, consumer_id, topic_id)
+    async def add_consumer(
+        self, consumer_id: int, topic_id: int, owner: str | None = None
+    ) -> bool | None:
+        return await self._insert_client(consumers, consumer_id, topic_id, owner)
 
-    async def _insert_client(self, table: object, client_id: int, topic_id: int) -> bool | None:
+    async def _insert_client(
+        self, table: Table, client_id: int, topic_id: int, owner: str | None
+    ) -> bool | None:
         """None when the topic is gone (deleted by another process since it was looked up)."""
         try:
             async with self._connect() as conn:
-                await conn.execute(insert(table).values(id=client_id, topic_id=topic_id))  # type: ignore[arg-type]
+                await conn.execute(
+                    insert(table).values(id=client_id, topic_id=topic_id, owner=owner)
+                )
         except IntegrityError:
             return False if await self._topic_exists(topic_id) else None
         return True
 
-    async def producer_topic(self, producer_id: int) -> int | None:
-        async with self._connect() as conn:
-            return await conn.scalar(
-                select(producers.c.topic_id).where(producers.c.id == producer_id)
-            )
+    async def producer_topic(self, producer_id: int) -> ClientBinding | None:
+        return await self._binding(producers, producer_id)
 
-    async def consumer_topic(self, consumer_id: int) -> int | None:
+    async def consumer_topic(self, consumer_id: int) -> ClientBinding | None:
+        return await self._binding(consumers, consumer_id)
+
+    async def _binding(self, table: Table, client_id: int) -> ClientBinding | None:
         async with self._connect() as conn:
-            return await conn.scalar(
-                select(consumers.c.topic_id).where(consumers.c.id == consumer_id)
-            )
+            row = (
+                await conn.execute(
+                    select(table.c.topic_id, table.c.owner).where(table.c.id == client_id)
+                )
+            ).first()
+        return None if row is None else ClientBinding(row.topic_id, row.owner)
 
     async def append(self, topic_id: int, batch: Sequence[NewMessage]) -> int | None:
         """Store ``batch`` at consecutive offsets atomically; returns the first offset.

@@ -8,6 +8,7 @@ from logqueue_sdk._async import AsyncClient, AsyncConsumer, AsyncProducer
 from logqueue_sdk._base import DEFAULT_BROKER, RetryPolicy
 from logqueue_sdk._sync import Client, Consumer, Producer
 from logqueue_sdk.errors import (
+    AccessDenied,
     BrokerUnavailable,
     InvalidRequest,
     LogQueueError,
@@ -20,6 +21,7 @@ from logqueue_sdk.models import BrokerStatus, Message
 
 __all__ = [
     "DEFAULT_BROKER",
+    "AccessDenied",
     "AsyncClient",
     "AsyncConsumer",
     "AsyncProducer",

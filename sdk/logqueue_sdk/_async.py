@@ -36,20 +36,23 @@ class AsyncClient:
 
     ``broker`` may omit the scheme (``localhost:8000``). Safe calls are retried with
     exponential backoff after connection errors and 5xx answers; ``retries`` is the number
-    of repeats (or a ``RetryPolicy``).
+    of repeats (or a ``RetryPolicy``). ``api_key`` (default: ``$LOGQUEUE_API_KEY``) is sent
+    as a bearer token, for brokers with access control on.
     """
 
     def __init__(
         self,
         broker: str = DEFAULT_BROKER,
         *,
+        api_key: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         retries: int | RetryPolicy = DEFAULT_RETRIES,
     ) -> None:
         self.broker = _base.normalise_broker(broker)
         self._timeout = timeout
         self._policy = _base.as_policy(retries)
-        self._http = httpx.AsyncClient(base_url=self.broker, timeout=timeout)
+        headers = _base.auth_headers(api_key)
+        self._http = httpx.AsyncClient(base_url=self.broker, timeout=timeout, headers=headers)
 
     async def status(self) -> BrokerStatus:
         """The broker's health; ``healthy`` is False when it cannot reach its database."""
@@ -192,10 +195,11 @@ class AsyncProducer:
         broker: str = DEFAULT_BROKER,
         topics: Iterable[str] | None = None,
         *,
+        api_key: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         retries: int | RetryPolicy = DEFAULT_RETRIES,
     ) -> None:
-        self.client = AsyncClient(broker, timeout=timeout, retries=retries)
+        self.client = AsyncClient(broker, api_key=api_key, timeout=timeout, retries=retries)
         self._topics = list(topics or ())
         self._registrations = _Registrations(self.client, "producer", {})
         self._gate = _Gate("producer")
@@ -302,13 +306,14 @@ class AsyncConsumer:
         broker: str = DEFAULT_BROKER,
         topics: Iterable[str] = (),
         *,
+        api_key: str | None = None,
         consumer_ids: Mapping[str, int] | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         retries: int | RetryPolicy = DEFAULT_RETRIES,
         batch_size: int = DEFAULT_BATCH_SIZE,
         max_wait: float = DEFAULT_MAX_WAIT,
     ) -> None:
-        self.client = AsyncClient(broker, timeout=timeout, retries=retries)
+        self.client = AsyncClient(broker, api_key=api_key, timeout=timeout, retries=retries)
         self._registrations = _Registrations(self.client, "consumer", consumer_ids or {})
         self._topics = list(dict.fromkeys([*topics, *self._registrations.ids]))
         self._inbox = Inbox(batch_size)

@@ -7,6 +7,7 @@ Everything here is pure (no I/O), so ``_sync`` and ``_async`` are only the glue 
 
 import enum
 import json
+import os
 import random
 from collections import deque
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ from typing import Any, Literal
 import httpx
 
 from logqueue_sdk.errors import (
+    AccessDenied,
     BrokerUnavailable,
     InvalidRequest,
     LogQueueError,
@@ -28,6 +30,7 @@ from logqueue_sdk.errors import (
 from logqueue_sdk.models import BrokerStatus, Message
 
 DEFAULT_BROKER = "http://127.0.0.1:8000"
+API_KEY_ENV = "LOGQUEUE_API_KEY"
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_RETRIES = 5
 DEFAULT_BATCH_SIZE = 100
@@ -44,6 +47,12 @@ def normalise_broker(broker: str) -> str:
     if not url:
         raise ValueError("broker address is empty")
     return url if "://" in url else f"http://{url}"
+
+
+def auth_headers(api_key: str | None) -> dict[str, str]:
+    """The bearer header a broker with access control wants; none when no key is known."""
+    key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
+    return {"Authorization": f"Bearer {key}"} if key else {}
 
 
 def require_positive(value: float, name: str) -> float:
@@ -260,6 +269,8 @@ def error_for(
         return BrokerUnavailable(message, status_code)
     if status_code == 409:
         return TopicExists(message, status_code)
+    if status_code == 401 or (status_code == 403 and "API key" in message):
+        return AccessDenied(message, status_code)
     if status_code == 403:
         return NotRegistered(message, status_code)
     if status_code == 404 and message.startswith("Topic "):

@@ -29,6 +29,11 @@ class NotRegistered(LogQueueError):
     """The producer or consumer id is unknown to the broker, or registered for another topic."""
 
 
+class AccessDenied(LogQueueError):
+    """The broker has access control on: the API key is missing or unknown (401), or it may
+    not do this (403: an admin action, or an id registered with another key)."""
+
+
 class InvalidRequest(LogQueueError):
     """The broker refused the request's content (empty, too large, malformed, not UTF-8).
 

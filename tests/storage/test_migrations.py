@@ -27,19 +27,21 @@ async def test_models_match_migrations(settings: Settings) -> None:
     assert differences == []
 
 
+def to(revision: str, down: bool = False) -> Callable[[Connection], None]:
+    """Migrate the connection's database up (or down) to ``revision``."""
+
+    def run(connection: Connection) -> None:
+        config = Config(str(Settings().alembic_config))
+        config.attributes["connection"] = connection
+        (command.downgrade if down else command.upgrade)(config, revision)
+
+    return run
+
+
 async def test_retention_migration_keeps_data_both_ways(tmp_path: Path) -> None:
     """0003 adds the retention columns to existing topics and can be taken back out."""
     settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
     engine = create_engine(settings)
-
-    def to(revision: str, down: bool = False) -> Callable[[Connection], None]:
-        def run(connection: Connection) -> None:
-            config = Config(str(settings.alembic_config))
-            config.attributes["connection"] = connection
-            (command.downgrade if down else command.upgrade)(config, revision)
-
-        return run
-
     try:
         async with engine.begin() as conn:
             await conn.run_sync(to("0002"))
@@ -57,5 +59,32 @@ async def test_retention_migration_keeps_data_both_ways(tmp_path: Path) -> None:
             )
             assert "first_offset" not in columns
             assert (await conn.scalar(text("SELECT next_offset FROM topics"))) == 7
+    finally:
+        await engine.dispose()
+
+
+async def test_owner_migration_keeps_ids_both_ways(tmp_path: Path) -> None:
+    """0004 gives existing producers and consumers no owner (admin keys only) and can be
+    taken back out without losing them."""
+    engine = create_engine(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'm.db'}"))
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(to("0003"))
+            await conn.execute(
+                text("INSERT INTO topics (id, name, next_offset) VALUES (1, 't', 0)")
+            )
+            await conn.execute(text("INSERT INTO producers (id, topic_id) VALUES (11, 1)"))
+            await conn.execute(text("INSERT INTO consumers (id, topic_id) VALUES (22, 1)"))
+            await conn.run_sync(to("0004"))
+            for table, client_id in (("producers", 11), ("consumers", 22)):
+                row = (await conn.execute(text(f"SELECT id, owner FROM {table}"))).one()
+                assert tuple(row) == (client_id, None)
+            await conn.run_sync(to("0003", down=True))
+            for table, client_id in (("producers", 11), ("consumers", 22)):
+                columns = await conn.run_sync(
+                    lambda sync, t=table: [c["name"] for c in inspect(sync).get_columns(t)]
+                )
+                assert "owner" not in columns
+                assert (await conn.scalar(text(f"SELECT id FROM {table}"))) == client_id
     finally:
         await engine.dispose()
