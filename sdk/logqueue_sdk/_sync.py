@@ -26,8 +26,15 @@ from logqueue_sdk._base import (
     RetryPolicy,
     Role,
     Rotation,
+    Sequencer,
 )
-from logqueue_sdk.errors import BrokerUnavailable, InvalidRequest, Stopped, TopicExists
+from logqueue_sdk.errors import (
+    BrokerUnavailable,
+    InvalidRequest,
+    LogQueueError,
+    Stopped,
+    TopicExists,
+)
 from logqueue_sdk.models import BrokerStatus, Message
 
 logger = logging.getLogger("logqueue_sdk")
@@ -164,6 +171,19 @@ class _Registrations:
             return known if known is not None else self.register(topic, stop)
 
 
+class _SendLocks:
+    """One lock per producer id: its produces must reach the broker one at a time, in order,
+    or their sequences would arrive out of order (409)."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[int, threading.Lock] = {}
+
+    def for_id(self, producer_id: int) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(producer_id, threading.Lock())
+
+
 def _register_all(owner: "Producer | Consumer", topics: Iterable[str]) -> None:
     """Constructors register at once; if that fails, the pool is released, not leaked."""
     try:
@@ -178,8 +198,10 @@ class Producer:
     """Sends messages to topics, registering itself on each topic on first use.
 
     ``Producer(topics=["topic1"], broker="localhost:8000")`` registers on the listed topics
-    at once (creating them if needed). A send is never repeated once it may have reached the
-    broker, so a message is never stored twice behind your back.
+    at once (creating them if needed). Sends carry a sequence number per producer id, so the
+    broker recognises a repeat: a send that got no answer is retried, and if the retries run
+    out it is kept and sent again before the next message to that topic. Either way it is
+    stored exactly once; never send it again yourself.
     """
 
     def __init__(
@@ -197,6 +219,8 @@ class Producer:
         self._stopped = threading.Event()
         self._reachable = True
         self._batches: bool | None = None
+        self._sequencer = Sequencer()
+        self._send_locks = _SendLocks()
         _register_all(self, topics or ())
 
     @property
@@ -205,7 +229,11 @@ class Producer:
         return self._registrations.ids
 
     def register(self, topic: str) -> int:
-        """Register a new producer id for ``topic`` (created if missing) and use it from now on."""
+        """Register a new producer id for ``topic`` (created if missing) and use it from now on.
+
+        The new id numbers its sends from 0; messages kept under the old id go out on the
+        next ``flush()``.
+        """
         with self._gate.open():
             return self._registrations.register(topic, self._stopped)
 
@@ -214,28 +242,44 @@ class Producer:
         return self._reachable and not self._stopped.is_set()
 
     def send(self, topic: str, message: str | bytes) -> bool:
-        """Append one message; True once the broker has committed it.
+        """Append one message; True once the broker has committed it (and every message
+        kept for this topic before it).
 
-        False if the producer is stopped or the broker could not be reached (``can_send()``
-        turns False; if the request had left, the message may still have been stored).
-        Bytes must be UTF-8. Refusals (too large, empty, ...) raise ``LogQueueError``.
+        False if the producer is stopped, or if the broker gave no answer within the retries:
+        then ``can_send()`` turns False and the message is kept, to be sent again (with its
+        sequence, so it is stored once) before the next message to ``topic`` or by
+        ``flush()``; do not send it again yourself. Bytes must be UTF-8. Refusals (too large,
+        empty, ...) raise ``LogQueueError`` and store nothing; ``BrokerUnavailable`` is raised
+        when a first send to a new topic cannot register (nothing was sent).
         """
         text = _base.message_text(message)
-        return self._deliver(lambda pid: self._produce(_base.produce_call(topic, pid, text)), topic)
+        return self._deliver(
+            lambda pid: self._produce(pid, _base.produce_call(topic, pid, text)), topic
+        )
 
     def send_batch(self, topic: str, messages: Iterable[str | bytes]) -> bool:
         """Append several messages in order, in one request where the broker supports it
-        (then all or none are stored); otherwise one by one, stopping at the first failure."""
+        (then all or none are stored); otherwise one by one, stopping at the first failure.
+        True and False mean what they mean for ``send``: on False the batch is kept."""
         texts = [_base.message_text(message) for message in messages]
         if not texts:
             return True
         return self._deliver(lambda pid: self._produce_batch(topic, pid, texts), topic)
+
+    def flush(self) -> bool:
+        """Send the messages kept after sends that returned False; True once none is left.
+
+        Call it before ``stop()`` when the last sends may have failed: ``stop()`` drops them.
+        """
+        return self._attempt(self._drain_all, "kept messages")
 
     def stop(self) -> None:
         """Refuse new sends, wait for the ones in flight, then close the connection pool."""
         self._stopped.set()
         self._gate.close()
         self.client.close()
+        if kept := self._sequencer.kept():
+            logger.warning("stopped with %d unconfirmed send(s) kept and not delivered", kept)
 
     def __enter__(self) -> Self:
         return self
@@ -247,24 +291,64 @@ class Producer:
 
     def _deliver(self, produce: Callable[[int], None], topic: str) -> bool:
         try:
+            producer_id = self._id_for(topic)
+        except Stopped:
+            return False
+        except BrokerUnavailable:
+            self._reachable = False
+            raise
+        return self._attempt(lambda: produce(producer_id), f"message to {topic!r}")
+
+    def _id_for(self, topic: str) -> int:
+        with self._gate.open():
+            return self._registrations.id_for(topic, self._stopped)
+
+    def _attempt(self, work: Callable[[], None], what: str) -> bool:
+        """Run ``work`` (sends of kept calls); False when stopped or the broker is unreachable."""
+        try:
             with self._gate.open():
-                produce(self._registrations.id_for(topic, self._stopped))
+                work()
         except Stopped:
             return False
         except BrokerUnavailable as exc:
             self._reachable = False
-            logger.warning("message to %r not confirmed: %s", topic, exc.message)
+            logger.warning("%s not confirmed, kept to send again: %s", what, exc.message)
             return False
         self._reachable = True
         return True
 
-    def _produce(self, call: Call) -> None:
-        self.client._request(call, self._stopped)
+    def _produce(self, producer_id: int, call: Call) -> None:
+        with self._send_locks.for_id(producer_id):
+            self._sequencer.keep(producer_id, call)
+            self._drain(producer_id, call)
+
+    def _drain_all(self) -> None:
+        for producer_id in self._sequencer.holding():
+            with self._send_locks.for_id(producer_id):
+                self._drain(producer_id)
+
+    def _drain(self, producer_id: int, own: Call | None = None) -> None:
+        """Send the id's kept calls, oldest first, until none is left or one gets no answer.
+
+        A refusal of ``own`` is the caller's to handle; one of an older kept call (its sender
+        was already told False) can only be logged.
+        """
+        while (call := self._sequencer.first(producer_id)) is not None:
+            try:
+                self.client._request(call, self._stopped)
+            except (BrokerUnavailable, Stopped):
+                raise
+            except LogQueueError as exc:
+                if self._sequencer.refused(producer_id) is own:
+                    raise
+                logger.warning("a kept message was refused and dropped: %s", exc.message)
+            else:
+                self._sequencer.confirmed(producer_id)
 
     def _produce_batch(self, topic: str, producer_id: int, texts: Sequence[str]) -> None:
         if self._batches is not False:
             try:
-                self._produce(_base.produce_batch_call(topic, producer_id, texts))
+                self._produce(producer_id, _base.produce_batch_call(topic, producer_id, texts))
             except InvalidRequest as exc:
                 if not _base.batch_unsupported(exc):
                     raise
@@ -273,7 +357,7 @@ class Producer:
                 self._batches = True
                 return
         for text in texts:
-            self._produce(_base.produce_call(topic, producer_id, text))
+            self._produce(producer_id, _base.produce_call(topic, producer_id, text))
 
 
 class Consumer:

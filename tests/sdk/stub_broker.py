@@ -25,6 +25,8 @@ class Seen:
     method: str
     path: str
     query: dict[str, list[str]]
+    body: Any = None
+    """The request's JSON body, decoded (None for a GET)."""
 
 
 class StubBroker:
@@ -42,10 +44,13 @@ class StubBroker:
     def count(self, method: str, path: str) -> int:
         return sum(1 for s in self.seen if (s.method, s.path) == (method, path))
 
-    def answer(self, method: str, url: str) -> Answer:
+    def bodies(self, method: str, path: str) -> list[Any]:
+        return [s.body for s in self.seen if (s.method, s.path) == (method, path)]
+
+    def answer(self, method: str, url: str, body: Any = None) -> Answer:
         parts = urlsplit(url)
         with self._lock:
-            self.seen.append(Seen(method, parts.path, parse_qs(parts.query)))
+            self.seen.append(Seen(method, parts.path, parse_qs(parts.query), body))
             answers = self._script.get(f"{method} {parts.path}")
             if not answers:
                 return Answer(404, {"status": "failure", "message": "Not Found"})
@@ -72,11 +77,11 @@ def _handler(stub: StubBroker) -> type[BaseHTTPRequestHandler]:
             self._reply()
 
         def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("content-length", 0)))
-            self._reply()
+            payload = self.rfile.read(int(self.headers.get("content-length", 0)))
+            self._reply(json.loads(payload) if payload else None)
 
-        def _reply(self) -> None:
-            answer = stub.answer(self.command, self.path)
+        def _reply(self, body: Any = None) -> None:
+            answer = stub.answer(self.command, self.path, body)
             if answer.body is SILENCE:
                 stub.wait_released()
                 return

@@ -123,7 +123,8 @@ async def test_producer_stop_and_unreachable_broker(broker: str, topic: str) -> 
 
     nowhere = AsyncProducer(f"127.0.0.1:{free_port()}", retries=1)
     assert nowhere.can_send()
-    assert await nowhere.send("t", "nobody listens") is False
+    with pytest.raises(BrokerUnavailable, match="Cannot reach"):  # no id, so nothing kept
+        await nowhere.send("t", "nobody listens")
     assert not nowhere.can_send()
     await nowhere.stop()
 

@@ -80,6 +80,18 @@ def test_state_changing_calls_retry_only_what_never_left() -> None:
         assert _base.retry_after_error(policy, call, 0, httpx.ReadTimeout("t")) is None
 
 
+def test_numbered_produces_are_retried_like_reads() -> None:
+    policy = RetryPolicy(retries=3)
+    sequenced = _base.numbered(PRODUCE, 4)
+    assert sequenced.json == {"topic": "t", "producer_id": 1, "message": "m", "sequence": 4}
+    assert PRODUCE.json is not None and "sequence" not in PRODUCE.json
+    for lost in (httpx.ReadTimeout("t"), httpx.RemoteProtocolError("x"), httpx.ConnectError("c")):
+        assert _base.retry_after_error(policy, sequenced, 0, lost) is not None
+    assert _base.retry_after_status(policy, sequenced, 0, 503, "1") == 1.0
+    assert _base.retry_after_status(policy, sequenced, 0, 413, None) is None
+    assert _base.retry_after_status(policy, sequenced, 3, 503, "1") is None
+
+
 def test_only_5xx_to_safe_calls_is_retried_and_retry_after_wins() -> None:
     policy = RetryPolicy(retries=3, max_retry_after=10.0)
     assert _base.retry_after_status(policy, SAFE, 0, 503, "2") == 2.0
@@ -119,6 +131,7 @@ def test_unavailable_says_whether_the_call_may_have_happened() -> None:
         (404, "Not Found", InvalidRequest),
         (403, "Consumer 7 is not registered for topic 'x'", NotRegistered),
         (409, "Topic 'x' already exists", TopicExists),
+        (409, "Sequence 4 is out of order for producer 7; expected 2", InvalidRequest),
         (413, "Message is 9 bytes; the limit is 8 bytes", InvalidRequest),
         (422, "Invalid request: message: Field required", InvalidRequest),
         (400, "Bad", InvalidRequest),
@@ -244,3 +257,54 @@ def test_options_are_checked_up_front() -> None:
     with pytest.raises(ValueError, match="retries"):
         _base.as_policy(-1)
     assert _base.as_policy(2) == RetryPolicy(retries=2)
+
+
+def _sequences(sequencer: _base.Sequencer, producer_id: int) -> tuple[int, str] | None:
+    call = sequencer.first(producer_id)
+    if call is None:
+        return None
+    assert call.json is not None and call.retry is _base.Retry.SAFE
+    return call.json["sequence"], call.json["message"]
+
+
+def test_sequencer_numbers_per_producer_and_advances_only_on_confirmation() -> None:
+    sequencer = _base.Sequencer()
+    assert sequencer.first(1) is None
+    sequencer.keep(1, _base.produce_call("t", 1, "a"))
+    sequencer.keep(2, _base.produce_call("u", 2, "x"))
+    assert _sequences(sequencer, 1) == (0, "a")
+    assert _sequences(sequencer, 1) == (0, "a"), "a retry repeats the same number and body"
+    sequencer.confirmed(1)
+    sequencer.keep(1, _base.produce_call("t", 1, "b"))
+    assert _sequences(sequencer, 1) == (1, "b")
+    assert _sequences(sequencer, 2) == (0, "x"), "each producer id counts on its own"
+
+
+def test_sequencer_keeps_unconfirmed_calls_in_order() -> None:
+    sequencer = _base.Sequencer()
+    first, second = _base.produce_call("t", 1, "a"), _base.produce_call("t", 1, "b")
+    sequencer.keep(1, first)
+    sequencer.keep(1, second)  # ``first`` got no answer: it stays ahead of ``second``
+    assert sequencer.kept(1) == 2
+    assert sequencer.holding() == [1]
+    assert _sequences(sequencer, 1) == (0, "a")
+    assert sequencer.confirmed(1) is first
+    assert _sequences(sequencer, 1) == (1, "b")
+    assert sequencer.confirmed(1) is second
+    assert sequencer.holding() == []
+    assert sequencer.kept() == 0
+
+
+def test_sequencer_reuses_the_number_of_a_refused_call() -> None:
+    sequencer = _base.Sequencer()
+    too_big, fine = _base.produce_call("t", 1, "huge"), _base.produce_call("t", 1, "ok")
+    sequencer.keep(1, too_big)
+    sequencer.keep(1, fine)
+    assert sequencer.refused(1) is too_big
+    assert _sequences(sequencer, 1) == (0, "ok")
+    batch = _base.produce_batch_call("t", 1, ["c", "d"])
+    sequencer.confirmed(1)
+    sequencer.keep(1, batch)
+    numbered = sequencer.first(1)
+    assert numbered is not None and numbered.json is not None
+    assert (numbered.json["sequence"], numbered.json["messages"]) == (1, ["c", "d"])

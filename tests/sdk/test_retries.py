@@ -1,12 +1,14 @@
 """Retries over real sockets: what is repeated, what never is, and the old-broker fallback.
 
 A healthy LogQueue never answers 5xx or stays silent, so those cases use ``StubBroker``; the
-reconnect case starts a real server while the client is already retrying.
+reconnect case starts a real server while the client is already retrying. Produces carry a
+sequence, so they are repeated like reads, always with the same sequence and body.
 """
 
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,6 +27,7 @@ from tests.sdk.helpers import wait_until
 from tests.sdk.stub_broker import SILENCE, Answer, StubBroker
 
 FAST = RetryPolicy(retries=2, backoff=0.01, max_backoff=0.02)
+ATTEMPTS = 1 + FAST.retries
 HEALTHY = Answer(body={"status": "success", "database": "ok", "version": "9"})
 UNAVAILABLE = Answer(503, {"status": "failure", "message": "busy"}, {"retry-after": "0"})
 REGISTERED = {
@@ -43,6 +46,18 @@ def silent() -> Iterator[StubBroker]:
     }
     with StubBroker(script) as stub:
         yield stub
+
+
+def stored(offset: int) -> Answer:
+    return Answer(body={"status": "success", "offset": offset})
+
+
+def sequences(stub: StubBroker) -> list[tuple[Any, ...]]:
+    """(sequence, message or messages) of every produce the stub received, in order."""
+    return [
+        (body["sequence"], body.get("message", body.get("messages")))
+        for body in stub.bodies("POST", "/producer/produce")
+    ]
 
 
 @pytest.fixture
@@ -81,25 +96,48 @@ def test_state_changes_are_not_repeated_after_5xx(overloaded: StubBroker) -> Non
     with Client(overloaded.url, retries=FAST) as client, pytest.raises(BrokerUnavailable):
         client.create_topic("t")
     assert overloaded.count("POST", "/topics") == 1
-    producer = Producer(overloaded.url, ["t"], retries=FAST)
-    assert producer.send("t", "m") is False
-    assert not producer.can_send()
-    assert overloaded.count("POST", "/producer/produce") == 1
-    producer.stop()
+    with Producer(overloaded.url, ["t"], retries=FAST) as producer:
+        assert producer.send("t", "m") is False
+        assert not producer.can_send()
+    assert sequences(overloaded) == [(0, "m")] * ATTEMPTS
 
 
 async def test_state_changes_are_not_repeated_after_5xx_async(overloaded: StubBroker) -> None:
     async with AsyncProducer(overloaded.url, ["t"], retries=FAST) as producer:
-        assert await producer.send("t", "m") is False
-        assert await producer.send_batch("t", ["m"]) is False
+        assert await producer.send_batch("t", ["m", "n"]) is False
         assert not producer.can_send()
-    assert overloaded.count("POST", "/producer/produce") == 2
+    assert sequences(overloaded) == [(0, ["m", "n"])] * ATTEMPTS
 
 
-def test_unanswered_produce_and_consume_are_not_repeated(silent: StubBroker) -> None:
+@pytest.fixture
+def recovering() -> Iterator[StubBroker]:
+    """503 for the first send and its retries and once more, then the broker stores."""
+    script = {**REGISTERED, "POST /producer/produce": [UNAVAILABLE] * (ATTEMPTS + 1)}
+    script["POST /producer/produce"] += [stored(0), stored(1)]
+    with StubBroker(script) as stub:
+        yield stub
+
+
+def test_a_failed_send_is_kept_and_sent_first_with_its_sequence(recovering: StubBroker) -> None:
+    with Producer(recovering.url, ["t"], retries=FAST) as producer:
+        assert producer.send("t", "m") is False
+        assert producer.send("t", "n") is True
+        assert producer.can_send()
+    assert sequences(recovering) == [(0, "m")] * (ATTEMPTS + 2) + [(1, "n")]
+
+
+async def test_a_failed_send_is_kept_and_flushed_async(recovering: StubBroker) -> None:
+    async with AsyncProducer(recovering.url, ["t"], retries=FAST) as producer:
+        assert await producer.send("t", "m") is False
+        assert await producer.flush() is True
+        assert await producer.send("t", "n") is True
+    assert sequences(recovering) == [(0, "m")] * (ATTEMPTS + 2) + [(1, "n")]
+
+
+def test_unanswered_produce_is_repeated_and_consume_is_not(silent: StubBroker) -> None:
     producer = Producer(silent.url, ["t"], timeout=0.3, retries=FAST)
     assert producer.send("t", "m") is False
-    assert silent.count("POST", "/producer/produce") == 1
+    assert sequences(silent) == [(0, "m")] * ATTEMPTS
     producer.stop()
     consumer = Consumer(silent.url, ["t"], timeout=0.3, retries=FAST)
     with pytest.raises(BrokerUnavailable, match="may or may not have taken effect"):
@@ -112,10 +150,12 @@ def test_unanswered_produce_and_consume_are_not_repeated(silent: StubBroker) -> 
     consumer.stop()
 
 
-async def test_unanswered_produce_and_consume_are_not_repeated_async(silent: StubBroker) -> None:
+async def test_unanswered_produce_is_repeated_and_consume_is_not_async(
+    silent: StubBroker,
+) -> None:
     async with AsyncProducer(silent.url, ["t"], timeout=0.3, retries=FAST) as producer:
         assert await producer.send("t", "m") is False
-    assert silent.count("POST", "/producer/produce") == 1
+    assert sequences(silent) == [(0, "m")] * ATTEMPTS
     async with AsyncConsumer(silent.url, ["t"], timeout=0.3, retries=FAST) as consumer:
         with pytest.raises(BrokerUnavailable, match="may or may not have taken effect"):
             await consumer.dequeue("t")

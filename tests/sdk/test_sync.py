@@ -181,7 +181,8 @@ def test_producer_without_a_broker() -> None:
         Producer(address, ["t"], retries=1)
     producer = Producer(address, retries=1)
     assert producer.can_send()
-    assert producer.send("t", "nobody listens") is False
+    with pytest.raises(BrokerUnavailable, match="Cannot reach"):  # no id, so nothing kept
+        producer.send("t", "nobody listens")
     assert not producer.can_send()
     producer.stop()
 
