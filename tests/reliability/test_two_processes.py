@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from tests.live_server import LiveServer
+from tests.reliability.load import long_poll_waiters
 
 pytestmark = pytest.mark.postgres_only
 
@@ -83,12 +84,6 @@ async def test_producers_and_consumers_spread_over_two_processes(
         assert other == log
 
 
-async def waiting_polls(http: httpx.AsyncClient) -> float:
-    metrics = (await http.get("/metrics")).text
-    line = next(x for x in metrics.splitlines() if x.startswith("logqueue_long_poll_waiters "))
-    return float(line.split()[1])
-
-
 async def test_long_poll_on_one_process_woken_by_the_other(
     two_servers: tuple[LiveServer, LiveServer],
 ) -> None:
@@ -106,7 +101,7 @@ async def test_long_poll_on_one_process_woken_by_the_other(
             )
         )
         async with asyncio.timeout(10):
-            while await waiting_polls(waiter) < 1:  # parked on the other process
+            while await asyncio.to_thread(long_poll_waiters, waiter_side.url) < 1:  # parked
                 await asyncio.sleep(0.01)
             await producer.post(
                 "/producer/produce",
