@@ -4,14 +4,16 @@ without an answer is not stored again when the client retries it."""
 
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
+from tests.sdk.background_server import BackgroundServer
 
-class LossyProxy:
+
+class LossyProxy(BackgroundServer):
     """Relays every request to ``upstream``; the answers to the first ``lose`` produces are
     dropped after the server has answered them (the connection is held until the proxy
     stops, so the client times out)."""
@@ -22,10 +24,7 @@ class LossyProxy:
         self._upstream = httpx.Client(base_url=upstream, timeout=30)
         self._lose = lose
         self._lock = threading.Lock()
-        self._release = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        super().__init__(_handler(self))
 
     def relay(self, method: str, path: str, body: bytes) -> httpx.Response | None:
         """The upstream's answer, or None when this one is to be lost."""
@@ -41,19 +40,10 @@ class LossyProxy:
                 return None
         return response
 
-    def wait_released(self) -> None:
-        self._release.wait()
-
-    def __enter__(self) -> Self:
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType
     ) -> None:
-        self._release.set()
-        self._server.shutdown()
-        self._server.server_close()
+        super().__exit__(exc_type, exc, tb)
         self._upstream.close()
 
 

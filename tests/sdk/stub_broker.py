@@ -4,10 +4,11 @@ single-message consume), so retry and fallback rules are tested over real socket
 import json
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.sdk.background_server import BackgroundServer
 
 SILENCE = None
 
@@ -29,17 +30,14 @@ class Seen:
     """The request's JSON body, decoded (None for a GET)."""
 
 
-class StubBroker:
+class StubBroker(BackgroundServer):
     """Answers each ``"METHOD /path"`` from its script in turn; the last answer repeats."""
 
     def __init__(self, script: dict[str, list[Answer]]) -> None:
         self.seen: list[Seen] = []
         self._script = {key: list(answers) for key, answers in script.items()}
         self._lock = threading.Lock()
-        self._release = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        super().__init__(_handler(self))
 
     def count(self, method: str, path: str) -> int:
         return sum(1 for s in self.seen if (s.method, s.path) == (method, path))
@@ -55,20 +53,6 @@ class StubBroker:
             if not answers:
                 return Answer(404, {"status": "failure", "message": "Not Found"})
             return answers.pop(0) if len(answers) > 1 else answers[0]
-
-    def wait_released(self) -> None:
-        self._release.wait()
-
-    def __enter__(self) -> Self:
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType
-    ) -> None:
-        self._release.set()
-        self._server.shutdown()
-        self._server.server_close()
 
 
 def _handler(stub: StubBroker) -> type[BaseHTTPRequestHandler]:
