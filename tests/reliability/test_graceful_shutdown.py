@@ -17,6 +17,7 @@ from app.database import create_engine
 from app.settings import Settings
 from tests.conftest import clear_tables
 from tests.live_server import LiveServer, start_server
+from tests.reliability.load import stored_log
 
 PRODUCERS = 8
 ACKS_BEFORE_SIGNAL = 300
@@ -68,24 +69,16 @@ async def load_then_sigterm(server: LiveServer) -> Outcome:
     return outcome
 
 
-async def stored_messages(database_url: str) -> tuple[dict[int, str], int]:
+async def next_offset(database_url: str) -> int:
     engine = create_engine(Settings(database_url=database_url))
     try:
         async with engine.connect() as conn:
-            rows = await conn.execute(
-                text(
-                    'SELECT m."offset", m.body FROM messages m JOIN topics t '
-                    "ON t.id = m.topic_id WHERE t.name = :name"
-                ),
-                {"name": TOPIC},
-            )
-            stored = {row[0]: row[1] for row in rows}  # dict(rows) would call rows.keys()
-            next_offset = await conn.scalar(
+            found = await conn.scalar(
                 text("SELECT next_offset FROM topics WHERE name = :name"), {"name": TOPIC}
             )
     finally:
         await engine.dispose()
-    return stored, next_offset
+    return int(found)
 
 
 def test_sigterm_under_load_loses_no_acknowledged_message(
@@ -103,7 +96,8 @@ def test_sigterm_under_load_loses_no_acknowledged_message(
     assert "shutdown complete" in server.log()
     assert outcome.server_errors == []
     assert len(outcome.acknowledged) >= ACKS_BEFORE_SIGNAL
-    stored, next_offset = asyncio.run(stored_messages(database_url))
+    stored = dict(stored_log(database_url, TOPIC))
     for offset, body in outcome.acknowledged.items():
         assert stored.get(offset) == body, f"acknowledged offset {offset} lost or changed"
-    assert sorted(stored) == list(range(next_offset)), "the log has a gap"
+    end = asyncio.run(next_offset(database_url))
+    assert sorted(stored) == list(range(end)), "the log has a gap"
