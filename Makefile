@@ -3,12 +3,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format db ha-packages bench clean
+.PHONY: install run test lint format db ha-packages bench bench-packages clean
 
 $(STAMP): pyproject.toml sdk/pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ./sdk -e '.[dev]'
+	$(PY) -m pip install --quiet -e ./sdk -e '.[dev,bench]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -33,13 +33,21 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-## Benchmark against ceilings measured in the same run (see docs/benchmarks.md); BENCH_ARGS="--quick".
+## Benchmark against ceilings and anchors measured in the same run (see docs/benchmarks.md);
+## BENCH_ARGS="--quick". As root it first installs the anchors' servers with apt.
 bench: $(STAMP)
+	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory bench-packages \
+		|| echo "make bench: nats-server/redis-server not installed; their anchors are skipped"; fi
 	$(PY) -m bench $(BENCH_ARGS)
 
 ## Local PostgreSQL for development and tests (role and databases included).
 db:
 	bash scripts/dev-postgres.sh
+
+## The anchors' servers `make bench` (as root) and CI install: NATS JetStream, Redis Streams.
+bench-packages:
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nats-server redis-server \
+		|| { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nats-server redis-server; }
 
 ## Patroni, etcd and curl for scripts/ha-cluster.sh and the failover tests (Debian, root).
 ha-packages:

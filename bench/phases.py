@@ -1,14 +1,19 @@
-"""The measurements, one function per group: HTTP ceiling, database ceiling, real server."""
+"""The measurements, one function per group: HTTP ceiling, database ceiling, real server
+(with the SDK loads users run), the same with more workers, and the anchors."""
 
 import asyncio
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import client, db_ceiling, e2e, server
+from bench import client, db_ceiling, e2e, server, users
+from bench.anchors import jetstream, redis_streams
+from bench.anchors.daemon import Missing
+from bench.anchors.figure import AnchorFigure
 from bench.e2e import E2EResult
+from bench.measure import Run, measured
 from bench.profile import py_spy
 from bench.server import Database, Server
 from bench.wrk import WrkResult, run_wrk
@@ -26,6 +31,12 @@ class Plan:
     rss_messages: int = 1_000_000
     e2e_rate: float = 1000.0
     profile_dir: Path | None = None
+    sdk_threads: int = 8
+    sdk_tasks: int = 64
+    sdk_messages: int = 100_000
+    """``produce()`` + ``flush()``, the consumer's drain and the anchors' fixed-count loads."""
+    workers: int = 2
+    """The second run of the HTTP rows: server and ceiling both with this many workers."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +52,20 @@ class DbCeiling:
 
 
 @dataclass
+class UserFigures:
+    """The SDK loads (``bench/users.py``) and the bare httpx loop set against them."""
+
+    bare_loop: Run
+    send_loop: Run
+    send_threads: Run
+    async_sends: Run
+    send_batch: Run
+    drain: Run
+    produce_flush: Run | None = None
+    missing: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
 class ServerFigures:
     """What the real server did; ``missing`` says why a figure is absent."""
 
@@ -52,14 +77,16 @@ class ServerFigures:
     rss_before: int | None = None
     rss_after: int | None = None
     e2e: E2EResult | None = None
+    users: UserFigures | None = None
 
 
 def log(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
-def http_ceiling(plan: Plan, logs: Path) -> HttpCeiling:
-    with server.serve("bench.ceiling_app:app", logs / "ceiling.log") as ceiling:
+def http_ceiling(plan: Plan, logs: Path, *, workers: int = 1) -> HttpCeiling:
+    log_path = logs / f"ceiling-{workers}.log"
+    with server.serve("bench.ceiling_app:app", log_path, workers=workers) as ceiling:
         log("HTTP ceiling: POST /producer/produce")
         produce = _produce(ceiling, plan, "bench", 1, batch=0)
         log("HTTP ceiling: GET /consumer/consume")
@@ -91,7 +118,7 @@ def real_server(plan: Plan, database: Database, logs: Path) -> ServerFigures:
     """Every server figure on one server process, over a schema it migrated itself."""
     asyncio.run(server.reset_schema(database))
     env = {"LOGQUEUE_DATABASE_URL": database.url}
-    with server.serve("app.main:app", logs / "server.log", **env) as real:
+    with server.serve("app.main:app", logs / "server.log", env=env) as real:
         supports = client.features(real.url)
         figures = _singles(plan, real)
         if reason := supports.missing("batch_produce"):
@@ -112,19 +139,124 @@ def real_server(plan: Plan, database: Database, logs: Path) -> ServerFigures:
             figures.missing["e2e"] = reason
         else:
             figures.e2e = _end_to_end(plan, real)
+        if reason := supports.missing("batch_produce", "batch_consume"):
+            figures.missing["users"] = reason
+        else:
+            figures.users = _users(plan, real)
     return figures
 
 
-def _singles(plan: Plan, real: Server) -> ServerFigures:
+def more_workers(plan: Plan, database: Database, logs: Path) -> ServerFigures:
+    """The wrk figures again with ``plan.workers`` server processes, on the schema and the
+    1,000,000-message topic that ``real_server`` left behind."""
+    env = {"LOGQUEUE_DATABASE_URL": database.url}
+    log_path = logs / f"server-{plan.workers}.log"
+    with server.serve("app.main:app", log_path, workers=plan.workers, env=env) as real:
+        figures = _singles(plan, real, topic=f"bench-single-{plan.workers}")
+        log(f"{plan.workers} workers: batch produce and batch consume")
+        producer = client.register_producer(real.url, "bench-batch")
+        figures.produce_batch = _produce(real, plan, "bench-batch", producer, batch=plan.batch)
+        consumers = client.register_consumers(real.url, "bench-rss", plan.batch_clients)
+        figures.consume_batch = _consume(
+            real, plan, "bench-rss", consumers, max_messages=plan.batch
+        )
+    return figures
+
+
+def anchors(plan: Plan, scratch: Path) -> list[AnchorFigure]:
+    """NATS JetStream and Redis Streams, each on its own scratch store; a missing binary
+    skips its anchor with a message."""
+    figures: list[AnchorFigure] = []
+    for module in (jetstream, redis_streams):
+        log(f"anchor: {module.ANCHOR}")
+        try:
+            figures += module.measure(
+                scratch,
+                seconds=plan.seconds,
+                count=plan.sdk_messages,
+                batch=plan.batch,
+                size=plan.message_bytes,
+            )
+        except Missing as exc:
+            log(f"anchor {module.ANCHOR} skipped: {exc}")
+            figures.append(AnchorFigure(module.ANCHOR, "", None, "", None, skipped=str(exc)))
+    return figures
+
+
+def _singles(plan: Plan, real: Server, topic: str = "bench-single") -> ServerFigures:
     log(f"single produce, {plan.clients} clients")
-    producer = client.register_producer(real.url, "bench-single")
+    producer = client.register_producer(real.url, topic)
     with _profiled(plan, real, "single-produce"):
-        produce = _produce(real, plan, "bench-single", producer, batch=0)
+        produce = _produce(real, plan, topic, producer, batch=0)
     log(f"single consume, {plan.clients} consumers (topic holds {produce.requests:,})")
-    consumers = client.register_consumers(real.url, "bench-single", plan.clients)
+    consumers = client.register_consumers(real.url, topic, plan.clients)
     with _profiled(plan, real, "single-consume"):
-        consume = _consume(real, plan, "bench-single", consumers, max_messages=0)
+        consume = _consume(real, plan, topic, consumers, max_messages=0)
     return ServerFigures(produce, consume)
+
+
+def _users(plan: Plan, real: Server) -> UserFigures:
+    """The SDK as users run it, each load on its own topic, one after another."""
+    url, seconds, size = real.url, plan.seconds, plan.message_bytes
+
+    def run(what: str, load: Callable[[], int]) -> Run:
+        log(f"users: {what}")
+        return measured(real.cpu_seconds, load)
+
+    figures = UserFigures(
+        bare_loop=run(
+            "bare httpx loop",
+            lambda: users.bare_httpx_loop(url, "u-bare", seconds=seconds, size=size),
+        ),
+        send_loop=run(
+            "SDK send() loop, one thread",
+            lambda: users.send_loops(url, "u-send", threads=1, seconds=seconds, size=size),
+        ),
+        send_threads=run(
+            f"SDK send() loops, {plan.sdk_threads} threads",
+            lambda: users.send_loops(
+                url, "u-threads", threads=plan.sdk_threads, seconds=seconds, size=size
+            ),
+        ),
+        async_sends=run(
+            f"async SDK, {plan.sdk_tasks} concurrent send()s",
+            lambda: users.concurrent_async_sends(
+                url, "u-async", tasks=plan.sdk_tasks, seconds=seconds, size=size
+            ),
+        ),
+        send_batch=run(
+            f"SDK send_batch() of {plan.batch:,}",
+            lambda: users.send_batches(
+                url, "u-batch", batch=plan.batch, seconds=seconds, size=size
+            ),
+        ),
+        drain=_drain(plan, real, run),
+    )
+    if users.has_pipelining():
+        figures.produce_flush = run(
+            f"SDK produce() + flush() of {plan.sdk_messages:,}",
+            lambda: users.produce_and_flush(url, "u-pipeline", count=plan.sdk_messages, size=size),
+        )
+    else:
+        figures.missing["produce_flush"] = "n/a (this SDK has no Producer.produce)"
+    return figures
+
+
+def _drain(plan: Plan, real: Server, run: Callable[[str, Callable[[], int]], Run]) -> Run:
+    """``get_next()`` over a topic filled beforehand (untimed) with ``plan.sdk_messages``."""
+    producer = client.register_producer(real.url, "u-drain")
+    client.fill(
+        real.url,
+        "u-drain",
+        producer,
+        total=plan.sdk_messages,
+        batch=plan.batch,
+        size=plan.message_bytes,
+    )
+    return run(
+        f"SDK Consumer.get_next() draining {plan.sdk_messages:,}",
+        lambda: users.drain(real.url, "u-drain", count=plan.sdk_messages),
+    )
 
 
 def _batch_produce_and_rss(plan: Plan, real: Server, figures: ServerFigures) -> None:

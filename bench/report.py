@@ -85,6 +85,19 @@ def ratio_at_least(limit: float, of: str) -> Target:
     )
 
 
+def ratio_at_most(limit: float, of: str) -> Target:
+    return Target(
+        f"<= {limit:g} x {of}", lambda _value, ratio: ratio is not None and ratio <= limit
+    )
+
+
+def both(first: Target, second: Target) -> Target:
+    return Target(
+        f"{first.text} and {second.text}",
+        lambda value, ratio: first.met(value, ratio) and second.met(value, ratio),
+    )
+
+
 def _amount(value: float, unit: str) -> str:
     if unit == "ms":
         return f"{value:.2f} ms" if value < 10 else f"{value:.1f} ms"

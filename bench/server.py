@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,11 +17,14 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+from bench.cpu import tree_cpu_seconds
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CREDENTIALS = "logqueue:logqueue@127.0.0.1:5432"
 
-# What `logqueue serve` runs: one worker, uvicorn's default loop and HTTP parser, info logs.
-UVICORN_FLAGS = ("--host", "127.0.0.1", "--workers", "1", "--log-level", "info")
+# What `logqueue serve` runs: uvicorn's default loop and HTTP parser, info logs.
+UVICORN_FLAGS = ("--host", "127.0.0.1", "--log-level", "info")
+STARTED = "Application startup complete"  # what each uvicorn worker logs once it serves
 
 
 @dataclass(frozen=True)
@@ -76,13 +79,8 @@ class Server:
         return self.process.pid
 
     def cpu_seconds(self) -> float:
-        """User plus system CPU time the process has used so far.
-
-        On a machine shared with other work, CPU per request is steadier than requests
-        per second, because it does not count the time the process waited for a core.
-        """
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User plus system CPU the server (all its workers) has used so far."""
+        return tree_cpu_seconds(self.pid)
 
     def rss_bytes(self) -> int:
         """Resident memory now, from the kernel's own accounting of the process."""
@@ -93,20 +91,24 @@ class Server:
 
 
 @contextmanager
-def serve(app: str, log_path: Path, **env: str) -> Iterator[Server]:
-    """Run ``uvicorn <app>`` until the block ends; its output goes to ``log_path``."""
+def serve(
+    app: str, log_path: Path, *, workers: int = 1, env: Mapping[str, str] | None = None
+) -> Iterator[Server]:
+    """Run ``uvicorn <app>`` (``env`` added to ours) until the block ends; its output goes
+    to ``log_path``."""
     port = free_port()
+    flags = [*UVICORN_FLAGS, "--port", str(port), "--workers", str(workers)]
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", app, "--port", str(port), *UVICORN_FLAGS],
+            [sys.executable, "-m", "uvicorn", app, *flags],
             cwd=PROJECT_ROOT,
-            env={**os.environ, **env},
+            env={**os.environ, **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
         )
     server = Server(f"http://127.0.0.1:{port}", process)
     try:
-        _wait_until_ready(server, log_path)
+        _wait_until_ready(server, log_path, workers)
         yield server
     finally:
         process.terminate()
@@ -117,8 +119,9 @@ def serve(app: str, log_path: Path, **env: str) -> Iterator[Server]:
             process.wait()
 
 
-def _wait_until_ready(server: Server, log_path: Path, timeout: float = 60.0) -> None:
-    """``/status`` answers 200 once start-up (and the migration) is done."""
+def _wait_until_ready(server: Server, log_path: Path, workers: int, timeout: float = 60.0) -> None:
+    """``/status`` answers 200 once start-up (and the migration) is done, and every worker
+    has logged that its start-up is complete (the first one up answers alone)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
@@ -126,8 +129,10 @@ def _wait_until_ready(server: Server, log_path: Path, timeout: float = 60.0) -> 
                 f"server exited with {server.process.returncode}:\n{log_path.read_text()}"
             )
         try:
-            if httpx.get(server.url + "/status", timeout=1).status_code == 200:
-                return
+            answered = httpx.get(server.url + "/status", timeout=1).status_code == 200
         except httpx.TransportError:
-            time.sleep(0.05)  # the socket is not open yet; nothing to wait on but time
+            answered = False
+        if answered and log_path.read_text().count(STARTED) >= workers:
+            return
+        time.sleep(0.05)  # start-up leaves no other signal to wait on than polling
     raise TimeoutError(f"{server.url} did not start within {timeout}s; see {log_path}")

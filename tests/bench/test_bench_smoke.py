@@ -1,6 +1,8 @@
 """The benchmark still runs end to end against the current API (``python -m bench --quick``).
 
-It asserts that every figure was measured and nothing failed, never how fast anything was.
+It asserts that every figure was measured and nothing failed, never how fast anything was:
+the wrk rows with one and two workers, the SDK loads, and each anchor whose server binary is
+installed (CI installs them; elsewhere a missing one must be reported as skipped).
 """
 
 import asyncio
@@ -14,6 +16,7 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
+from bench.users import has_pipelining
 from tests.conftest import postgres_url
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -47,6 +50,8 @@ def bench_database() -> str:
 
 
 def test_quick_bench_measures_every_figure(bench_database: str, tmp_path: Path) -> None:
+    if os.environ.get("CI"):  # .ci/run installs both: there an anchor may never be skipped
+        assert shutil.which("nats-server") and shutil.which("redis-server")
     markdown = tmp_path / "table.md"
     finished = subprocess.run(
         [
@@ -61,23 +66,60 @@ def test_quick_bench_measures_every_figure(bench_database: str, tmp_path: Path) 
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=600,
         check=False,
     )
     assert finished.returncode == 0, finished.stderr
     rows = [line for line in markdown.read_text().splitlines() if line.startswith("| ")][1:]
     figures = [row.split(" | ")[0].removeprefix("| ") for row in rows]
-    for expected in (
-        "HTTP ceiling: POST produce",
-        "DB ceiling: single-row INSERT",
-        "single produce, 64 clients: msgs/s",
-        "single consume, 64 consumers: p99",
-        "batch produce",
-        "batch consume",
-        "end-to-end at 1,000 msgs/s, long poll: p50",
-        "server RSS growth",
-    ):
+    for expected in EXPECTED_FIGURES + _anchor_figures():
         assert any(f.startswith(expected) for f in figures), (expected, figures)
     for row in rows:
+        if not has_pipelining() and row.startswith("| SDK produce() + flush()"):
+            continue  # issue 11 item 2 is not on this branch yet: the row says n/a
+        if "skipped: " in row:
+            continue  # an anchor without its binary; _anchor_figures checked which
         for failure in ("n/a", "not measured", "non-2xx", "socket errors", "received"):
             assert failure not in row, row
+
+
+EXPECTED_FIGURES = [
+    "HTTP ceiling: POST produce",
+    "DB ceiling: single-row INSERT",
+    "single produce, 64 clients: msgs/s",
+    "single produce, 64 clients: server CPU per msg",
+    "single consume, 64 consumers: p99",
+    "batch produce",
+    "batch consume",
+    "end-to-end at 1,000 msgs/s, long poll: p50",
+    "server RSS growth",
+    "bare httpx loop, unsequenced single produces, one thread: server CPU per msg",
+    "SDK Producer.send() loop, one thread: server CPU per msg",
+    "SDK send() loops, 8 threads (a Producer each), one topic",
+    "async SDK, 64 concurrent send()s on one AsyncProducer",
+    "SDK produce() + flush() of 10,000, one thread",
+    "SDK send_batch() of 1,000, one thread",
+    "SDK Consumer.get_next() draining 10,000",
+    "HTTP ceiling, 2 workers: POST produce",
+    "single produce, 2 workers, 64 clients: msgs/s",
+    "single consume, 2 workers, 64 consumers: server CPU per msg",
+    "batch produce 1,000 x 100 B, 2 workers",
+    "batch consume max_messages=1,000, 2 workers",
+]
+
+
+def _anchor_figures() -> list[str]:
+    """Every load of each anchor whose binary is here, else the anchor's skip row."""
+    nats = ["publish, wait for the ack", "async publish of 10,000", "pull-consume 1,000"]
+    redis = ["XADD one at a time", "pipelined XADD of 1,000", "XREADGROUP of 1,000 + XACK"]
+    expected = []
+    if shutil.which("nats-server"):
+        expected += [f"NATS JetStream: {load}" for load in nats]
+    else:
+        expected.append("NATS JetStream")
+    for fsync in ("always", "everysec"):
+        if shutil.which("redis-server"):
+            expected += [f"Redis Streams ({fsync}): {load}" for load in redis]
+    if not shutil.which("redis-server"):
+        expected.append("Redis Streams")
+    return expected
