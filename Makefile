@@ -18,6 +18,8 @@ run: $(STAMP)
 	$(VENV)/bin/logqueue serve
 
 ## Run the whole suite on PostgreSQL (started by scripts/dev-postgres.sh if possible) and SQLite.
+## Each run uses databases of its own, so several can run at once; PYTEST_ARGS="-m 'not slow'"
+## leaves out the reliability, deploy and bench tests.
 test: $(STAMP)
 	@bash scripts/dev-postgres.sh || echo "make test: no local PostgreSQL started; its half will be skipped unless LOGQUEUE_REQUIRE_POSTGRES=1"
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Bring up a local PostgreSQL for development and tests on a fresh machine.
 # Idempotent: starts the installed cluster only if it is not accepting connections,
-# then makes sure the login role and the test database exist.
+# then makes sure the login role (with CREATEDB: each test run creates and drops a database
+# of its own) and the development databases exist.
 set -euo pipefail
 
 ROLE="${LOGQUEUE_PG_ROLE:-logqueue}"
 PASSWORD="${LOGQUEUE_PG_PASSWORD:-logqueue}"
-DATABASES="${LOGQUEUE_PG_DATABASES:-logqueue logqueue_test logqueue_bench}"
+DATABASES="${LOGQUEUE_PG_DATABASES:-logqueue logqueue_bench}"
 
 as_postgres() { runuser -u postgres -- "$@"; }
 

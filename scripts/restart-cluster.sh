@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # A second, throw-away PostgreSQL cluster for tests that stop and start the database
 # (tests/reliability/test_database_restart.py), so the shared cluster on 5432 is never touched.
-# Idempotent: creates the cluster if missing, starts it if stopped, makes sure the login role
-# and the database exist, and checks that a TCP password login works. Needs root.
+# Each test run names its own cluster and port (LOGQUEUE_RESTART_CLUSTER, LOGQUEUE_RESTART_PORT),
+# so two runs at once never stop each other's database.
+#   restart-cluster.sh [up]  creates the cluster if missing, starts it if stopped, makes sure the
+#                            login role and the database exist, checks a TCP password login works
+#   restart-cluster.sh drop  stops and removes the cluster, data directory included
+# Needs root.
 set -euo pipefail
 
 CLUSTER="${LOGQUEUE_RESTART_CLUSTER:-logqueue_restart}"
@@ -13,6 +17,14 @@ DATABASE="${LOGQUEUE_RESTART_DATABASE:-logqueue_restart}"
 VERSION="${LOGQUEUE_PG_VERSION:-$(find /etc/postgresql -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tail -n 1)}"
 
 as_postgres() { runuser -u postgres -- "$@"; }
+
+if [ "${1:-up}" = "drop" ]; then
+  if [ -d "/etc/postgresql/${VERSION}/${CLUSTER}" ]; then
+    pg_dropcluster --stop "${VERSION}" "${CLUSTER}"
+    echo "restart-cluster: dropped ${VERSION}/${CLUSTER}"
+  fi
+  exit 0
+fi
 
 if [ ! -d "/etc/postgresql/${VERSION}/${CLUSTER}" ]; then
   echo "restart-cluster: creating PostgreSQL ${VERSION} cluster '${CLUSTER}' on port ${PORT}"

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.processes import default_signals
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -25,9 +27,15 @@ class LiveServer:
     log_path: Path
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
+        """Signal the server and reap it; one that does not exit in time is killed."""
         if self.process.poll() is None:
             self.process.send_signal(sig)
-        return self.process.wait(timeout=30)
+        try:
+            return self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise
 
     def log(self) -> str:
         """Everything the server wrote to stderr so far (its JSON log lines)."""
@@ -52,6 +60,7 @@ def start_server(
             env=environment,
             stdout=subprocess.DEVNULL,
             stderr=log,
+            preexec_fn=default_signals,
         )
     server = LiveServer(f"http://127.0.0.1:{port}", process, log_path)
     _wait_until_ready(server)

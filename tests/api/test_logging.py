@@ -1,10 +1,12 @@
 """The server's stderr: JSON lines, one per request, never a message body."""
 
 import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.live_server import LiveServer, start_server
 
@@ -27,13 +29,26 @@ def stopped_log(server: LiveServer) -> list[dict[str, Any]]:
     return [json.loads(line) for line in server.log().splitlines()]  # each line: one object
 
 
-def serve(tmp_path: Path, **env: str) -> LiveServer:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'logs.db'}"
-    return start_server(url, log_path=tmp_path / "server.log", **env)
+Serve = Callable[..., LiveServer]
 
 
-def test_one_json_line_per_request_without_bodies(tmp_path: Path) -> None:
-    server = serve(tmp_path)
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Serve]:
+    """Start the server with extra settings; stopped at the end even if the test failed."""
+    started: list[LiveServer] = []
+
+    def start(**env: str) -> LiveServer:
+        url = f"sqlite+aiosqlite:///{tmp_path / 'logs.db'}"
+        started.append(start_server(url, log_path=tmp_path / "server.log", **env))
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def test_one_json_line_per_request_without_bodies(serve: Serve) -> None:
+    server = serve()
     run_traffic(server)
     entries = stopped_log(server)
 
@@ -58,15 +73,15 @@ def test_one_json_line_per_request_without_bodies(tmp_path: Path) -> None:
     assert any(e["message"] == "shutdown complete" for e in entries)
 
 
-def test_access_log_can_be_turned_on(tmp_path: Path) -> None:
-    server = serve(tmp_path, LOGQUEUE_ACCESS_LOG="true")
+def test_access_log_can_be_turned_on(serve: Serve) -> None:
+    server = serve(LOGQUEUE_ACCESS_LOG="true")
     run_traffic(server)
     access = [e for e in stopped_log(server) if e["logger"] == "uvicorn.access"]
     assert any("/producer/produce" in e["message"] for e in access)
     assert SECRET not in server.log()
 
 
-def test_log_level_warning_silences_request_lines(tmp_path: Path) -> None:
-    server = serve(tmp_path, LOGQUEUE_LOG_LEVEL="WARNING")
+def test_log_level_warning_silences_request_lines(serve: Serve) -> None:
+    server = serve(LOGQUEUE_LOG_LEVEL="WARNING")
     run_traffic(server)
     assert [e for e in stopped_log(server) if e["level"] in ("debug", "info")] == []

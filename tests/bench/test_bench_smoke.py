@@ -10,43 +10,30 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
 from bench.users import has_pipelining
-from tests.conftest import postgres_url
+from tests.conftest import drop_pg_database
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
-def _postgres_answers(url: str) -> bool:
-    async def probe() -> None:
-        dsn = make_url(url).set(drivername="postgresql", database="postgres")
-        conn = await asyncpg.connect(dsn.render_as_string(hide_password=False), timeout=5)
-        await conn.close()
-
-    try:
-        asyncio.run(probe())
-    except (OSError, asyncpg.PostgresError, TimeoutError):
-        return False
-    return True
-
-
 @pytest.fixture
-def bench_database() -> str:
-    """Next to the test database, so concurrent suites on other databases never collide."""
-    url = postgres_url()
-    if not _postgres_answers(url):
-        reason = f"PostgreSQL at {make_url(url).render_as_string()} is not reachable"
-        if os.environ.get("LOGQUEUE_REQUIRE_POSTGRES") == "1":
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
+def bench_database(postgres_database_url: str) -> Iterator[str]:
+    """Named after this session's test database, so concurrent suites never collide;
+    the bench creates it (scripts/dev-postgres.sh) and the test drops it."""
     if shutil.which("wrk") is None and os.geteuid() != 0:
         pytest.skip("wrk is not installed and only root can apt-get install it")
-    return f"{make_url(url).database}_bench"
+    url = make_url(postgres_database_url)
+    url = url.set(database=f"{url.database}_bench")
+    try:
+        yield str(url.database)
+    finally:
+        asyncio.run(drop_pg_database(url))
 
 
 def test_quick_bench_measures_every_figure(bench_database: str, tmp_path: Path) -> None:

@@ -21,7 +21,11 @@ def fresh_pg(database_url: str) -> str:
 @pytest.fixture
 def two_servers(fresh_pg: str, tmp_path: Path) -> Iterator[tuple[LiveServer, LiveServer]]:
     first = start_server(fresh_pg, log_path=tmp_path / "first.log")
-    second = start_server(fresh_pg, log_path=tmp_path / "second.log")
-    yield first, second
-    first.stop()
-    second.stop()
+    try:
+        second = start_server(fresh_pg, log_path=tmp_path / "second.log")
+        try:
+            yield first, second
+        finally:
+            second.stop()
+    finally:
+        first.stop()

@@ -1,17 +1,20 @@
 """PostgreSQL stopped and started under load: fast 503s while it is down, recovery without
 restarting the server, and nothing acknowledged lost or stored twice.
 
-The test owns a second cluster (``scripts/restart-cluster.sh``, port 5439) so that stopping
-it disturbs nobody else's tests on the shared one. It needs root (to act as ``postgres``)
-and Debian's ``pg_createcluster``/``pg_ctlcluster``; without them it skips, saying why.
+The module owns a second cluster (``scripts/restart-cluster.sh``) with a name and port of its
+own, removed at the end, so that stopping it disturbs nobody else's tests: neither the shared
+cluster nor another run's restart cluster. It needs root (to act as ``postgres``) and Debian's
+``pg_createcluster``/``pg_ctlcluster``; without them it skips, saying why.
 """
 
 import asyncio
 import json
 import os
+import re
 import shutil
 import subprocess
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,8 +25,8 @@ import pytest
 
 from app.settings import Settings
 from logqueue_sdk import Client, Producer
-from tests.conftest import clear_tables
-from tests.live_server import LiveServer, start_server
+from tests.conftest import STALE_AFTER_SECONDS, clear_tables, session_database_name
+from tests.live_server import LiveServer, free_port, start_server
 from tests.reliability.load import (
     PATIENT,
     ProducerLoad,
@@ -38,8 +41,6 @@ from tests.sdk.helpers import wait_until
 pytestmark = pytest.mark.postgres_only
 
 SCRIPT = Path(__file__).parents[2] / "scripts" / "restart-cluster.sh"
-CLUSTER = "logqueue_restart"
-PORT = 5439
 PRODUCERS = 8
 PER_PRODUCER = 100
 ACKS_BEFORE_STOP = 200
@@ -48,10 +49,12 @@ ACKS_BEFORE_STOP = 200
 @dataclass(frozen=True)
 class Cluster:
     version: str
+    name: str
+    port: int
 
     @property
     def url(self) -> str:
-        return f"postgresql+asyncpg://logqueue:logqueue@127.0.0.1:{PORT}/logqueue_restart"
+        return f"postgresql+asyncpg://logqueue:logqueue@127.0.0.1:{self.port}/logqueue_restart"
 
     def stop(self, mode: str = "fast") -> None:
         """Returns once PostgreSQL is down. ``fast`` cuts off open sessions and shuts down
@@ -62,8 +65,19 @@ class Cluster:
         self._ctl("start")
 
     def _ctl(self, *action: str) -> None:
-        command = ["pg_ctlcluster", "--skip-systemctl-redirect", self.version, CLUSTER, *action]
+        command = ["pg_ctlcluster", "--skip-systemctl-redirect", self.version, self.name, *action]
         subprocess.run(command, check=True, capture_output=True, timeout=60)
+
+    def script(self, action: str) -> subprocess.CompletedProcess[str]:
+        environment = {
+            **os.environ,
+            "LOGQUEUE_PG_VERSION": self.version,
+            "LOGQUEUE_RESTART_CLUSTER": self.name,
+            "LOGQUEUE_RESTART_PORT": str(self.port),
+        }
+        return subprocess.run(
+            ["bash", str(SCRIPT), action], env=environment, capture_output=True, text=True
+        )
 
 
 def _why_not_controllable() -> str | None:
@@ -77,22 +91,37 @@ def _why_not_controllable() -> str | None:
     return None
 
 
-@pytest.fixture
-def cluster() -> Iterator[Cluster]:
+@pytest.fixture(scope="module")
+def owned_cluster() -> Iterator[Cluster]:
+    """This module's cluster: a name and a free port of its own, dropped at the end."""
     reason = _why_not_controllable()
     if reason:
         pytest.skip(f"cannot control a PostgreSQL cluster: {reason}")
     version = sorted(os.listdir("/etc/postgresql"), key=lambda v: [int(p) for p in v.split(".")])
-    owned = Cluster(version[-1])
-    environment = {
-        **os.environ,
-        "LOGQUEUE_PG_VERSION": owned.version,
-        "LOGQUEUE_RESTART_PORT": str(PORT),
-    }
-    done = subprocess.run(["bash", str(SCRIPT)], env=environment, capture_output=True, text=True)
+    drop_stale_clusters(version[-1])
+    owned = Cluster(version[-1], session_database_name("logqueue_restart"), free_port())
+    try:
+        yield owned
+    finally:
+        dropped = owned.script("drop")
+        assert dropped.returncode == 0, f"{SCRIPT.name} drop failed:\n{dropped.stderr}"
+
+
+@pytest.fixture
+def cluster(owned_cluster: Cluster) -> Cluster:
+    """The cluster created or, after an earlier test, started again: up and reachable."""
+    done = owned_cluster.script("up")
     assert done.returncode == 0, f"{SCRIPT.name} failed:\n{done.stdout}\n{done.stderr}"
-    yield owned
-    owned.stop()  # a stopped cluster costs the machine nothing
+    return owned_cluster
+
+
+def drop_stale_clusters(version: str) -> None:
+    """Remove restart clusters whose run ended without removing them (killed runs)."""
+    cutoff = time.time() - STALE_AFTER_SECONDS
+    for name in os.listdir(f"/etc/postgresql/{version}"):
+        stamp = re.fullmatch(r"logqueue_restart_(\d{10})_[0-9a-f]{8}", name)
+        if stamp and int(stamp.group(1)) < cutoff:
+            Cluster(version, name, port=0).script("drop")
 
 
 def request_log(server: LiveServer) -> list[dict[str, object]]:
@@ -111,8 +140,10 @@ def produces_refused(servers: list[LiveServer]) -> int:
 
 @pytest.mark.parametrize("mode", ["fast", "immediate"])
 def test_database_stop_and_start_under_load(cluster: Cluster, mode: str, tmp_path: Path) -> None:
-    servers = [start_server(cluster.url, log_path=tmp_path / f"server-{i}.log") for i in (0, 1)]
+    servers: list[LiveServer] = []
     try:
+        for i in (0, 1):
+            servers.append(start_server(cluster.url, log_path=tmp_path / f"server-{i}.log"))
         asyncio.run(clear_tables(Settings(database_url=cluster.url)))
         run_load_across_a_database_restart(cluster, mode, servers)
     finally:

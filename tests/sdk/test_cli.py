@@ -10,6 +10,7 @@ from pathlib import Path
 
 from logqueue_sdk import Consumer, Producer
 from tests.live_server import free_port
+from tests.processes import running
 from tests.sdk.helpers import create_topic, wait_until
 
 LOGQUEUE = str(Path(sys.executable).parent / "logqueue")
@@ -76,11 +77,10 @@ def test_errors_are_one_line_and_exit_1(broker: str, topic: str) -> None:
 
 def test_produce_sends_lines_as_they_arrive(broker: str, topic: str) -> None:
     """A pipe that trickles (``tail -f``) is not held back until the batch fills or EOF."""
-    with subprocess.Popen(
+    with running(
         [LOGQUEUE, "produce", topic, "--broker", broker],
         stdin=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
     ) as producing:
         assert producing.stdin is not None
         producing.stdin.write("early\n")
@@ -102,11 +102,10 @@ def _topics(broker: str) -> list[str]:
 
 def test_consume_follow_prints_new_messages_until_interrupted(broker: str, topic: str) -> None:
     create_topic(broker, topic)
-    with subprocess.Popen(
+    with running(
         [LOGQUEUE, "consume", topic, "--follow", "--broker", broker],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
     ) as following:
         lines = _lines_of(following)
         with Producer(broker, [topic]) as producer:
