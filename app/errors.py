@@ -109,6 +109,15 @@ class TooManyWaiters(LogQueueError):
         super().__init__(f"Too many long polls are waiting (limit {limit}); retry shortly")
 
 
+class TooManyStreams(LogQueueError):
+    """Each open stream holds a connection and a task, so their number is capped."""
+
+    status_code = 429
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"Too many streams are open (limit {limit}); retry shortly")
+
+
 class SequenceConflict(LogQueueError):
     """An idempotent produce whose sequence is neither the next one nor a repeat of the last."""
 

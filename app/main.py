@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import Depends, FastAPI
 
 from app import __version__
-from app.api import consumer, metrics, producer, status, topics
+from app.api import consumer, metrics, producer, status, stream, topics
 from app.api.auth import document_access, get_caller
 from app.api.body_limit import BodySizeLimit
 from app.api.telemetry import RequestTelemetry
@@ -21,10 +21,12 @@ from app.schemas import Failure, ValidationFailure
 from app.service import QueueService
 from app.service.caller import KeyRing
 from app.service.retention import RetentionEnforcer
+from app.service.streams import STREAM_BATCH_BYTES, LogStreams
 from app.settings import Settings
 from app.shutdown import on_exit_signal
 from app.storage import QueueRepository
 from app.storage.listener import ProduceListener
+from app.storage.log_reads import LogReader
 
 # Failures any route can answer with, documented once (replaces FastAPI's default 422 body).
 COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -49,6 +51,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         repository = QueueRepository(engine, notify_tag=process_tag)
         service = QueueService.from_settings(repository, settings, observer=telemetry)
         app.state.service = service
+        app.state.streams = LogStreams(
+            LogReader(engine),
+            service.wakeups,
+            service.stopping,
+            max_streams=settings.max_streams,
+            batch_size=settings.max_batch,
+            max_bytes=STREAM_BATCH_BYTES,
+            keepalive_s=settings.stream_keepalive_s,
+        )
         telemetry.watch_pool(engine.pool.checkedout)  # type: ignore[attr-defined]
         telemetry.watch_long_poll_waiters(lambda: service.wakeups.waiting)
         listener = None
@@ -92,7 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     keys = KeyRing.from_settings(settings)
     app.state.keys = keys
-    for module in (status, topics, producer, consumer, metrics):
+    for module in (status, topics, producer, consumer, stream, metrics):
         # Health checks and scrapers need no key. Every other route needs one when access
         # control is on, whether it reads the caller or not, so no route is left open by
         # mistake.

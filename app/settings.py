@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     )
     max_batch: int = Field(default=1000, ge=1, description="Messages per batch produce/consume.")
     max_waiters: int = Field(default=10_000, ge=0, description="Concurrent long polls (then 429).")
+    max_streams: int = Field(default=1000, ge=0, description="Open event streams (then 429).")
+    stream_keepalive_s: float = Field(
+        default=15.0, gt=0, description="Seconds between keep-alive comments on an idle stream."
+    )
     migrate_on_start: bool = Field(default=True, description="Run `alembic upgrade head` on start.")
     alembic_config: Path = Field(
         default=PROJECT_ROOT / "alembic.ini",

@@ -10,6 +10,7 @@ from pydantic import TypeAdapter, ValidationError
 from app.metrics import Metrics
 from app.schemas import ClientId, ConsumerRef, TopicName
 from app.service import QueueService
+from app.service.streams import LogStreams
 
 
 async def get_service(request: Request) -> QueueService:
@@ -18,6 +19,14 @@ async def get_service(request: Request) -> QueueService:
 
 
 ServiceDep = Annotated[QueueService, Depends(get_service)]
+
+
+async def get_streams(request: Request) -> LogStreams:
+    streams: LogStreams = request.app.state.streams
+    return streams
+
+
+StreamsDep = Annotated[LogStreams, Depends(get_streams)]
 
 
 async def get_metrics(request: Request) -> Metrics:

@@ -186,6 +186,11 @@ CASES: list[tuple[str, str, str, dict[str, Any] | bytes | None, int]] = [
         422,
     ),
     ("duplicate topic", "POST", "/topics", {"topic_name": "t"}, 409),
+    ("stream from a word", "GET", "/topics/t/stream?from=yesterday", None, 422),
+    ("stream from a negative offset", "GET", "/topics/t/stream?from=-1", None, 422),
+    ("stream from a huge offset", "GET", f"/topics/t/stream?from={10**30}", None, 422),
+    ("stream of an unknown topic", "GET", "/topics/nope/stream", None, 404),
+    ("stream of a bad topic name", "GET", "/topics/a%20b/stream", None, 422),
 ]
 
 
