@@ -8,7 +8,14 @@ from typing import Annotated
 
 import typer
 
-from logqueue_sdk import DEFAULT_BROKER, Client, Consumer, LogQueueError, Producer
+from logqueue_sdk import (
+    DEFAULT_BROKER,
+    Client,
+    Consumer,
+    LogQueueError,
+    Producer,
+    StreamStart,
+)
 
 BATCH = 500
 READ_SIZE = 1 << 16
@@ -34,7 +41,7 @@ topics = typer.Typer(help="List or create topics.", no_args_is_help=True)
 def register(cli: typer.Typer) -> None:
     """Attach the client commands to the ``logqueue`` command."""
     cli.add_typer(topics, name="topics")
-    for command in (produce, consume, size):
+    for command in (produce, consume, size, tail):
         cli.command()(command)
 
 
@@ -128,6 +135,30 @@ def size(
         Consumer(broker, api_key=api_key, consumer_ids={topic: consumer_id}) as consumer,
     ):
         typer.echo(consumer.size(topic))
+
+
+def tail(
+    topic: str,
+    start: Annotated[
+        str,
+        typer.Option(
+            "--from", help="'latest' (new messages only), 'earliest' or an offset to start at."
+        ),
+    ] = "latest",
+    broker: Broker = DEFAULT_BROKER,
+    api_key: ApiKey = None,
+) -> None:
+    """Print TOPIC's messages as they are produced, until Ctrl-C; moves no consumer."""
+    if start not in ("earliest", "latest") and not start.isdigit():
+        typer.echo("error: --from takes 'earliest', 'latest' or an offset", err=True)
+        raise typer.Exit(2)
+    where: StreamStart = int(start) if start.isdigit() else start  # type: ignore[assignment]
+    with _reported(), Client(broker, api_key=api_key) as client:
+        try:
+            for received in client.stream(topic, start=where):
+                typer.echo(received.body)
+        except KeyboardInterrupt:
+            raise typer.Exit(INTERRUPTED) from None
 
 
 def _line_batches(fd: int) -> Iterator[list[bytes]]:

@@ -5,7 +5,7 @@ for asyncio, ``Client``/``Producer``/``Consumer`` for scripts and threads.
 """
 
 from logqueue_sdk._async import AsyncClient, AsyncConsumer, AsyncProducer
-from logqueue_sdk._base import DEFAULT_BROKER, RetryPolicy
+from logqueue_sdk._base import DEFAULT_BROKER, RetryPolicy, StreamStart
 from logqueue_sdk._sync import Client, Consumer, Producer
 from logqueue_sdk.errors import (
     AccessDenied,
@@ -36,6 +36,7 @@ __all__ = [
     "Producer",
     "RetryPolicy",
     "Stopped",
+    "StreamStart",
     "TopicExists",
     "TopicNotFound",
 ]

@@ -25,6 +25,8 @@ from logqueue_sdk._base import (
     Role,
     Rotation,
     Sequencer,
+    StreamCursor,
+    StreamStart,
 )
 from logqueue_sdk.errors import (
     BrokerUnavailable,
@@ -78,6 +80,48 @@ class AsyncClient:
                 return False
             raise
         return True
+
+    async def stream(self, topic: str, *, start: StreamStart = "latest") -> AsyncIterator[Message]:
+        """Every message of ``topic`` from ``start`` on, as it is produced (Server-Sent Events).
+
+        ``start`` is ``"latest"`` (messages produced from now on), ``"earliest"`` or an
+        offset. Read-only: no consumer moves. A dropped connection or a restarting broker is
+        reconnected by itself, resuming right after the last message handed out, so none is
+        lost or repeated; ``retries`` bounds the failed reconnections in a row. Runs until
+        the caller stops iterating; raises ``TopicNotFound`` if the topic does not exist.
+        """
+        cursor = StreamCursor(topic, start)
+        attempt = 0
+        while True:
+            call = cursor.call()
+            try:
+                async with self._http.stream(
+                    call.method,
+                    call.path,
+                    params=call.params,
+                    headers=cursor.headers(),
+                    timeout=httpx.Timeout(self._timeout, read=_base.STREAM_READ_TIMEOUT),
+                ) as response:
+                    if response.status_code == 200:
+                        attempt = 0
+                        async for line in response.aiter_lines():
+                            message = cursor.feed(line)
+                            if message is not None:
+                                yield message
+                    else:
+                        await response.aread()
+            except httpx.TransportError as exc:
+                delay = _base.retry_stream(self._policy, attempt, None)
+                if delay is None:
+                    raise _base.unavailable(self.broker, call, exc) from exc
+            else:
+                delay = _base.retry_stream(self._policy, attempt, response.status_code)
+                if delay is None:
+                    _base.interpret(response.status_code, response.content)
+                    raise LogQueueError("The broker ended the stream", response.status_code)
+            cursor.reconnecting()
+            attempt += 1
+            await asyncio.sleep(delay)
 
     async def aclose(self) -> None:
         """Release the connection pool."""

@@ -484,3 +484,69 @@ class Sequencer:
 
     def _forget(self, producer_id: int) -> Call:
         return self._kept[producer_id].popleft()
+
+
+# --- streams -------------------------------------------------------------------------------
+
+StreamStart = Literal["earliest", "latest"] | int
+
+# The broker sends a keep-alive comment every 15 s on an idle stream: a connection silent for
+# four of those is dead even if no FIN ever arrived.
+STREAM_READ_TIMEOUT = 60.0
+
+
+class StreamCursor:
+    """A stream's position across connections.
+
+    The first connection asks for ``from=start``; every later one sends the last offset
+    received as ``Last-Event-ID``, so the broker resumes right after it: a dropped connection
+    neither loses nor repeats a message. Lines are fed in as they arrive; an event is handed
+    out only once its closing blank line has come, so a connection cut inside an event
+    drops that partial event, which the next connection sends again whole.
+    """
+
+    def __init__(self, topic: str, start: StreamStart) -> None:
+        if not (start in ("earliest", "latest") or (isinstance(start, int) and start >= 0)):
+            raise ValueError("start must be 'earliest', 'latest' or an offset (0 or more)")
+        self.topic = topic
+        self._start = start
+        self.last_offset: int | None = None
+        self._data: list[str] = []
+
+    def call(self) -> Call:
+        params: dict[str, str | int] = {"from": self._start}
+        return Call("GET", f"/topics/{self.topic}/stream", Retry.SAFE, params=params)
+
+    def headers(self) -> dict[str, str]:
+        return {} if self.last_offset is None else {"Last-Event-ID": str(self.last_offset)}
+
+    def reconnecting(self) -> None:
+        """Forget a partial event from the connection that was lost."""
+        self._data = []
+
+    def feed(self, line: str) -> Message | None:
+        """One line of the event stream; the message once an event is complete."""
+        if line.startswith("data:"):
+            self._data.append(line[5:].removeprefix(" "))
+            return None
+        if line or not self._data:  # ids repeat the data's offset; comments keep alive
+            return None
+        message = _message(self.topic, json.loads("\n".join(self._data)))
+        self._data = []
+        self.last_offset = message.offset
+        return message
+
+
+def retry_stream(
+    policy: RetryPolicy, attempt: int, status_code: int | None, jitter: float | None = None
+) -> float | None:
+    """Seconds to wait before reconnecting a stream, or None to give up and raise.
+
+    Reconnecting is always safe (a stream changes nothing), so connection errors (``None``),
+    a stream the broker ended (200: it shut down), 5xx and 429 (too many streams) are
+    retried; other 4xx are the caller's to see.
+    """
+    retryable = status_code in (None, 200, 429) or (status_code or 0) >= 500
+    if not retryable or attempt >= policy.retries:
+        return None
+    return policy.delay(attempt, random.random() if jitter is None else jitter)
