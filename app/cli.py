@@ -28,11 +28,21 @@ def serve(
 ) -> None:
     """Start the server with the LOGQUEUE_* settings."""
     settings = Settings()
+    processes = workers or settings.workers
+    if processes > 1 and settings.is_sqlite:
+        typer.echo(
+            f"error: {processes} workers need PostgreSQL. SQLite serves one process: the "
+            "per-topic locks and long-poll wake-ups live in it, so other workers would "
+            "miss them. Set LOGQUEUE_WORKERS=1 or a postgresql+asyncpg:// "
+            "LOGQUEUE_DATABASE_URL.",
+            err=True,
+        )
+        raise typer.Exit(2)
     uvicorn.run(
         "app.main:app",
         host=host or settings.host,
         port=port if port is not None else settings.port,
-        workers=workers or settings.workers,
+        workers=processes,
         log_config=logging_config(settings.log_level),
         log_level=settings.log_level,
         access_log=settings.access_log,

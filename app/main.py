@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI
+from fastapi_offline import FastAPIOffline
 
 from app import __version__
 from app.api import consumer, metrics, producer, status, stream, topics
@@ -89,7 +90,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await engine.dispose()
             logger.info("shutdown complete")
 
-    app = FastAPI(
+    # Swagger UI and ReDoc with their assets served by this server (from fastapi-offline),
+    # not a CDN: the pages work without internet.
+    app = FastAPIOffline(
         title="LogQueue",
         version=__version__,
         description="A durable HTTP log queue. Every consumer reads each topic's whole log "

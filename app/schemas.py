@@ -14,6 +14,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    computed_field,
     model_validator,
 )
 
@@ -170,6 +171,12 @@ class Consumed(Success):
     message: str
     offset: int
     produced_at: datetime
+
+    @computed_field(description="The same as `message`, under the original server's name.")
+    def log_message(self) -> str:
+        """The original group's client library reads this key; without it, its get_next()
+        fails after the offset has already moved, losing the message."""
+        return self.message
 
 
 class ConsumedMessage(BaseModel):

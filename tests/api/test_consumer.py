@@ -38,6 +38,17 @@ async def test_consume_in_order(client: httpx.AsyncClient) -> None:
         assert body["produced_at"]
 
 
+async def test_single_consume_also_answers_log_message(client: httpx.AsyncClient) -> None:
+    """The original group's client library reads ``log_message`` (their server's name)."""
+    producer_id = await register_producer(client, "legacy")
+    consumer_id = await register_consumer(client, "legacy")
+    await produce(client, "legacy", producer_id, "hello")
+    body = await consume(client, "legacy", consumer_id)
+    assert (body["message"], body["log_message"], body["offset"]) == ("hello", "hello", 0)
+    schema = (await client.get("/openapi.json")).json()["components"]["schemas"]["Consumed"]
+    assert {"message", "log_message"} <= set(schema["required"])
+
+
 async def test_every_consumer_sees_every_message(client: httpx.AsyncClient) -> None:
     producer_id = await register_producer(client, "t")
     consumers = [await register_consumer(client, "t") for _ in range(3)]

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from tests.deploy.dockerfile import Rehearsal, Stage, env_pairs, exec_form, parse, rehearse
+from tests.docs_pages import assert_docs_served_locally
 from tests.live_server import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -91,6 +92,8 @@ def test_image_commands_start_the_service(stages: list[Stage], tmp_path: Path) -
         # The tables exist although the server itself was told not to migrate.
         created = httpx.post(url + "/topics", json={"topic_name": "from-image"})
         assert created.status_code == 200, created.text
+        # Swagger UI and ReDoc assets come with the installed wheels, not from a CDN.
+        assert_docs_served_locally(url)
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=30) in (0, -signal.SIGTERM)
     finally:
