@@ -4,6 +4,7 @@ The real server and the HTTP ceiling are started by the same function with the s
 uvicorn flags, so they differ only in the application they serve.
 """
 
+import json
 import os
 import socket
 import subprocess
@@ -17,13 +18,15 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+from app.logging import JsonFormatter, logging_config
 from bench.cpu import tree_cpu_seconds
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CREDENTIALS = "logqueue:logqueue@127.0.0.1:5432"
 
-# What `logqueue serve` runs: uvicorn's default loop and HTTP parser, info logs.
-UVICORN_FLAGS = ("--host", "127.0.0.1", "--log-level", "info")
+# What `logqueue serve` runs by default: uvicorn's default loop and HTTP parser, the JSON
+# log lines at info (the real server's one line per request), no access log.
+UVICORN_FLAGS = ("--host", "127.0.0.1", "--log-level", "info", "--no-access-log")
 STARTED = "Application startup complete"  # what each uvicorn worker logs once it serves
 
 
@@ -98,6 +101,7 @@ def serve(
     to ``log_path``."""
     port = free_port()
     flags = [*UVICORN_FLAGS, "--port", str(port), "--workers", str(workers)]
+    flags += ["--log-config", str(_log_config(log_path.parent))]
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", app, *flags],
@@ -117,6 +121,15 @@ def serve(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _log_config(directory: Path) -> Path:
+    """``logging_config`` as a file uvicorn can load, the formatter named by its path."""
+    config = logging_config("info")
+    config["formatters"]["json"]["()"] = f"{JsonFormatter.__module__}.{JsonFormatter.__name__}"
+    path = directory / "log-config.json"
+    path.write_text(json.dumps(config))
+    return path
 
 
 def _wait_until_ready(server: Server, log_path: Path, workers: int, timeout: float = 60.0) -> None:
