@@ -57,6 +57,7 @@ class Metrics:
             ["method", "route", "status"],
             registry=self.registry,
         )
+        self._request_series: dict[tuple[str, str, int], tuple[Histogram, Counter]] = {}
         self._waiters = Gauge(
             "logqueue_long_poll_waiters",
             "Consume requests waiting for a message to arrive.",
@@ -91,8 +92,20 @@ class Metrics:
         self._consumed.remove(topic)
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        self._latency.labels(method, route).observe(seconds)
-        self._requests.labels(method, route, str(status)).inc()
+        """Called on every request: each (method, route, status) looks its two series up
+        once (``labels()`` validates and locks on every call). The route is a template and
+        the server parses only known methods, so this stays small."""
+        key = (method, route, status)
+        series = self._request_series.get(key)
+        if series is None:
+            series = (
+                self._latency.labels(method, route),
+                self._requests.labels(method, route, str(status)),
+            )
+            self._request_series[key] = series
+        latency, answered = series
+        latency.observe(seconds)
+        answered.inc()
 
     def watch_pool(self, checked_out: Callable[[], int]) -> None:
         self._pool.set_function(checked_out)

@@ -1,7 +1,8 @@
 """Request-size limit, enforced before a body is read whole.
 
 A declared Content-Length over the limit is refused at once, unread. A body without one
-(chunked) is buffered only up to the limit, then refused.
+(chunked) is buffered only up to the limit, then refused. A request with neither header has
+no body (HTTP/1.1), so it passes straight through: most requests are GETs like that.
 """
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -18,12 +19,15 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
+        declared, chunked = _body_headers(scope)
         if declared is not None:  # the HTTP server has already checked it is a number
             if int(declared) > self.max_bytes:
                 await self._refuse(scope, receive, send)
             else:
                 await self.app(scope, receive, send)
+            return
+        if not chunked:
+            await self.app(scope, receive, send)
             return
         buffered = await self._read_up_to_limit(receive)
         if buffered is None:
@@ -53,3 +57,14 @@ class BodySizeLimit:
         response = failure(413, f"Request body is larger than the limit of {self.max_bytes} bytes")
         response.headers["Connection"] = "close"
         await response(scope, receive, send)
+
+
+def _body_headers(scope: Scope) -> tuple[bytes | None, bool]:
+    """Content-Length (if declared) and whether a Transfer-Encoding announces a body."""
+    declared, chunked = None, False
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            declared = value
+        elif name == b"transfer-encoding":
+            chunked = True
+    return declared, chunked
