@@ -1,4 +1,4 @@
-"""Retries over real sockets: what is repeated, what never is, and the old-broker fallback.
+"""Retries over real sockets: what is repeated, and what never is.
 
 A healthy LogQueue never answers 5xx or stays silent, so those cases use ``StubBroker``; the
 reconnect case starts a real server while the client is already retrying. Produces carry a
