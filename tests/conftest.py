@@ -100,8 +100,8 @@ def pytest_itemcollected(item: pytest.Item) -> None:
 
     ``make test PYTEST_ARGS="-m 'not slow'"`` leaves them out; ``make test`` and CI run all.
     """
-    parts = Path(str(item.path)).relative_to(Path(__file__).parent).parts
-    if parts[0] in SLOW_DIRECTORIES:
+    tests = Path(__file__).parent
+    if any(item.path.is_relative_to(tests / name) for name in SLOW_DIRECTORIES):
         item.add_marker(pytest.mark.slow)
 
 
