@@ -25,7 +25,7 @@ from app.service.retention import RetentionEnforcer
 from app.service.streams import STREAM_BATCH_BYTES, LogStreams
 from app.settings import Settings
 from app.shutdown import on_exit_signal
-from app.storage import QueueRepository
+from app.storage import create_repository
 from app.storage.listener import ProduceListener
 from app.storage.log_reads import LogReader
 
@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.migrate_on_start:
             await migrate(engine, settings)
         process_tag = secrets.token_hex(8)
-        repository = QueueRepository(engine, notify_tag=process_tag)
+        repository = create_repository(engine, notify_tag=process_tag)
         service = QueueService.from_settings(repository, settings, observer=telemetry)
         app.state.service = service
         app.state.streams = LogStreams(

@@ -15,7 +15,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from app.storage.repository import LagReport
+from app.domain import LagReport
 
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096)
 

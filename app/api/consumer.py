@@ -5,6 +5,7 @@ from fastapi import APIRouter, Query, Response
 
 from app.api.auth import CallerDep
 from app.api.deps import CONSUMER_REF_OPENAPI, ConsumerDep, ServiceDep
+from app.domain import StoredMessage
 from app.schemas import (
     Consumed,
     ConsumedBatch,
@@ -14,7 +15,6 @@ from app.schemas import (
     RegisterRequest,
     SizeResponse,
 )
-from app.storage import StoredMessage
 
 router = APIRouter(tags=["consumer"])
 

@@ -2,6 +2,7 @@ from fastapi import APIRouter
 
 from app.api.auth import CallerDep
 from app.api.deps import ServiceDep
+from app.domain import Retention
 from app.schemas import (
     ConsumerState,
     CreateTopicRequest,
@@ -11,7 +12,6 @@ from app.schemas import (
     TopicName,
     TopicsResponse,
 )
-from app.storage.repository import Retention
 
 router = APIRouter(prefix="/topics", tags=["topics"])
 

@@ -1,38 +1,26 @@
-"""Group commit: concurrent appends to one topic share one transaction.
+"""Group commit: concurrent produce requests to one topic share one transaction.
 
 Each request queues itself and then takes the topic's lock. Whoever gets the lock writes
-everything queued so far, in arrival order, and answers every request in it. Plain appends
-that are queued next to each other go out as one transaction; a job that must see the
-committed state alone (an idempotent, sequenced produce) runs by itself, in its turn.
-A lone request writes at once: there is no timer to wait for.
+everything queued so far, in arrival order, and answers every request in it. A lone
+request writes at once: there is no timer to wait for.
+
+A sequenced (idempotent) request goes through the same write, but in a transaction of
+its own, in its turn.
 """
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from app.storage.repository import NewMessage
+from app.domain import AppendOutcome, AppendRequest
 
-WriteBatch = Callable[[Sequence[NewMessage]], Awaitable[int]]
-
-
-@dataclass(frozen=True, slots=True)
-class Appended:
-    """Where a request's messages are; ``duplicate`` when a retry found them already stored."""
-
-    first: int
-    count: int
-    duplicate: bool = False
-
-
-Job = Callable[[], Awaitable[Appended]]
+WriteRequests = Callable[[Sequence[AppendRequest]], Awaitable[list[AppendOutcome]]]
 
 
 @dataclass(slots=True)
-class _Request:
-    messages: Sequence[NewMessage] = ()
-    job: Job | None = None
-    done: asyncio.Future[Appended] = field(
+class _Queued:
+    request: AppendRequest
+    done: asyncio.Future[AppendOutcome] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
 
@@ -40,27 +28,22 @@ class _Request:
 class GroupCommitter:
     """One per topic; every call resolves once its write is committed (or has failed)."""
 
-    def __init__(self, write_batch: WriteBatch) -> None:
-        self._write_batch = write_batch
+    def __init__(self, write: WriteRequests) -> None:
+        self._write = write
         self._lock = asyncio.Lock()
-        self._queued: list[_Request] = []
+        self._queued: list[_Queued] = []
         self._flushing: asyncio.Future[None] | None = None
 
-    async def append(self, messages: Sequence[NewMessage]) -> Appended:
-        return await self._enqueue(_Request(messages=messages))
-
-    async def run_alone(self, job: Job) -> Appended:
-        return await self._enqueue(_Request(job=job))
-
-    async def _enqueue(self, request: _Request) -> Appended:
-        self._queued.append(request)
+    async def append(self, request: AppendRequest) -> AppendOutcome:
+        queued = _Queued(request)
+        self._queued.append(queued)
         async with self._lock:
-            if not request.done.done():
+            if not queued.done.done():
                 batch, self._queued = self._queued, []
                 # Shielded so a cancelled leader still finishes (and answers) its followers.
                 self._flushing = asyncio.ensure_future(self._flush(batch))
                 await asyncio.shield(self._flushing)
-        return await request.done
+        return await queued.done
 
     async def drain(self) -> None:
         """Wait for a write still running (its leader may have been cancelled) to finish.
@@ -70,29 +53,27 @@ class GroupCommitter:
         if self._flushing is not None:
             await asyncio.wait([self._flushing])
 
-    async def _flush(self, batch: list[_Request]) -> None:
-        run: list[_Request] = []
-        for request in batch:
-            if request.job is None:
-                run.append(request)
-                continue
+    async def _flush(self, batch: list[_Queued]) -> None:
+        for run in _transactions(batch):
             await self._write_run(run)
-            run = []
-            try:
-                request.done.set_result(await request.job())
-            except Exception as exc:
-                request.done.set_exception(exc)
-        await self._write_run(run)
 
-    async def _write_run(self, run: list[_Request]) -> None:
-        if not run:
-            return
+    async def _write_run(self, run: list[_Queued]) -> None:
         try:
-            first = await self._write_batch([m for request in run for m in request.messages])
+            outcomes = await self._write([queued.request for queued in run])
         except Exception as exc:
-            for request in run:
-                request.done.set_exception(exc)
+            for queued in run:
+                queued.done.set_exception(exc)
             return
-        for request in run:
-            request.done.set_result(Appended(first, len(request.messages)))
-            first += len(request.messages)
+        for queued, outcome in zip(run, outcomes, strict=True):
+            queued.done.set_result(outcome)
+
+
+def _transactions(batch: list[_Queued]) -> list[list[_Queued]]:
+    """Split the queue, in order, into runs of unsequenced requests and lone sequenced ones."""
+    runs: list[list[_Queued]] = []
+    for queued in batch:
+        alone = queued.request.sequence is not None
+        if alone or not runs or runs[-1][-1].request.sequence is not None:
+            runs.append([])
+        runs[-1].append(queued)
+    return runs

@@ -10,6 +10,17 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 
+from app.domain import (
+    Appended,
+    AppendOutcome,
+    AppendRequest,
+    ClientBinding,
+    LagReport,
+    Retention,
+    StoredMessage,
+    TopicDetails,
+    TopicRecord,
+)
 from app.errors import (
     BatchTooLarge,
     ConsumerNotFound,
@@ -23,18 +34,11 @@ from app.errors import (
 )
 from app.logging import bind_log_fields
 from app.service.caller import UNRESTRICTED, Caller
-from app.service.group_commit import Appended, GroupCommitter
+from app.service.group_commit import GroupCommitter
 from app.service.observer import NoObserver, QueueObserver
 from app.service.wakeups import Wakeups
 from app.settings import Settings
-from app.storage import QueueRepository, StoredMessage, TopicRecord
-from app.storage.repository import (
-    ClientBinding,
-    LagReport,
-    NewMessage,
-    Retention,
-    TopicDetails,
-)
+from app.storage import QueueRepository
 
 logger = logging.getLogger(__name__)
 
@@ -191,25 +195,13 @@ class QueueService:
             if size > self._max_message_bytes:
                 raise MessageTooLarge(size, self._max_message_bytes)
         topic_id = await self._bound_topic_id(self._producers, producer_id, topic_name, caller)
-        batch = [NewMessage(producer_id, body) for body in bodies]
         committer = self._committer(topic_id, topic_name)
-        if sequence is None:
-            return await committer.append(batch)
-
-        async def sequenced() -> Appended:
-            result = await self._repo.append_sequenced(topic_id, producer_id, sequence, batch)
-            if result.outcome == "no_producer":
-                raise ProducerNotFound(producer_id)
-            if result.outcome == "no_topic":
-                self._forget_topic(topic_name, topic_id)
-                raise TopicNotFound(topic_name)
-            if result.outcome == "out_of_order":
-                raise SequenceConflict(producer_id, sequence, result.expected)
-            if result.outcome == "stored":
-                self._committed(topic_id, topic_name, result.count)
-            return Appended(result.first, result.count, result.outcome == "duplicate")
-
-        return await committer.run_alone(sequenced)
+        result = await committer.append(AppendRequest(producer_id, bodies, sequence))
+        if result.outcome == "no_producer":
+            raise ProducerNotFound(producer_id)
+        if result.outcome == "out_of_order" and sequence is not None:
+            raise SequenceConflict(producer_id, sequence, result.expected)
+        return Appended(result.first, result.count, result.outcome == "duplicate")
 
     async def consume(
         self,
@@ -253,13 +245,15 @@ class QueueService:
         committer = self._committers.get(topic_id)
         if committer is None:
 
-            async def write(batch: Sequence[NewMessage]) -> int:
-                first = await self._repo.append(topic_id, batch)
-                if first is None:
+            async def write(requests: Sequence[AppendRequest]) -> list[AppendOutcome]:
+                outcomes = await self._repo.append(topic_id, requests)
+                if outcomes is None:
                     self._forget_topic(topic_name, topic_id)
                     raise TopicNotFound(topic_name)
-                self._committed(topic_id, topic_name, len(batch))
-                return first
+                stored = sum(o.count for o in outcomes if o.outcome == "stored")
+                if stored:
+                    self._committed(topic_id, topic_name, stored)
+                return outcomes
 
             committer = self._committers[topic_id] = GroupCommitter(write)
         return committer

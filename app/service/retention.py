@@ -13,8 +13,8 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from app.domain import RetainedTopic
 from app.storage import QueueRepository
-from app.storage.repository import RetainedTopic
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from app.storage.repository import NOTIFY_CHANNEL
+from app.storage.postgres import NOTIFY_CHANNEL
 
 logger = logging.getLogger(__name__)
 

@@ -1,22 +1,24 @@
-"""SQL for topics, producers, consumers and messages, on PostgreSQL and SQLite alike.
+"""SQL for topics, producers, consumers and messages, portable across both backends.
+
+This repository serves SQLite; ``PostgresRepository`` (``postgres.py``) extends it with
+PostgreSQL's hot paths, and ``create_repository`` picks one per engine.
 
 Every method is one short transaction. Offsets are reserved with ``UPDATE … RETURNING`` on
 the topic row, which holds that row's lock until commit, so server processes sharing one
-database never hand out an offset twice or leave a gap.
+database never hand out an offset twice or leave a gap. A write locks the topic row before
+any producer row, the order in which deleting a topic (and its producers, by cascade) does.
 """
 
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
 
-import asyncpg
 from sqlalchemy import (
     ColumnElement,
     ScalarSelect,
     Select,
     Table,
+    bindparam,
     case,
     delete,
     func,
@@ -29,6 +31,21 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from app.domain import (
+    AppendOutcome,
+    AppendRequest,
+    ClientBinding,
+    ConsumerLag,
+    ConsumerPosition,
+    LagReport,
+    RetainedTopic,
+    Retention,
+    StoredMessage,
+    TopicDetails,
+    TopicRecord,
+    judge_sequence,
+    next_sequence,
+)
 from app.errors import StorageUnavailable
 from app.models import Consumer, Message, Producer, Topic
 
@@ -38,174 +55,24 @@ consumers = Consumer.__table__
 messages = Message.__table__
 
 
-@dataclass(frozen=True, slots=True)
-class TopicRecord:
-    id: int
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
-class ClientBinding:
-    """The topic a producer or consumer id was registered for, and by which API key
-    (its fingerprint; None when registered with access control off)."""
-
-    topic_id: int
-    owner: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class StoredMessage:
-    offset: int
-    body: str
-    produced_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class SequencedAppend:
-    outcome: Literal["stored", "duplicate", "out_of_order", "no_producer", "no_topic"]
-    first: int = 0
-    count: int = 0
-    expected: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class NewMessage:
-    producer_id: int
-    body: str
-
-
-@dataclass(frozen=True, slots=True)
-class Retention:
-    """A topic's limits; None means unlimited. Whichever cuts more wins."""
-
-    messages: int | None = None
-    ms: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ConsumerPosition:
-    consumer_id: int
-    offset: int
-    lag: int
-
-
-@dataclass(frozen=True, slots=True)
-class TopicDetails:
-    name: str
-    first_offset: int
-    next_offset: int
-    retention: Retention
-    created_at: datetime
-    producers: list[int]
-    consumers: list[ConsumerPosition]
-
-
-@dataclass(frozen=True, slots=True)
-class ConsumerLag:
-    topic: str
-    consumer_id: int
-    lag: int
-
-
-@dataclass(frozen=True, slots=True)
-class LagReport:
-    """The ``limit`` largest lags, and how many consumers there are in all."""
-
-    lags: list[ConsumerLag]
-    consumers: int
-
-
-@dataclass(frozen=True, slots=True)
-class RetainedTopic:
-    id: int
-    name: str
-    retention: Retention
-
-
-NOTIFY_CHANNEL = "logqueue_produced"
-
-# PostgreSQL hot paths, sent straight through asyncpg (see ``QueueRepository._driver``).
-
-# Reserve offsets, insert the batch and notify other processes in one statement: a produce
-# costs one round trip in its own implicit transaction.
-_PG_APPEND = """
-    WITH reserved AS (
-        UPDATE topics SET next_offset = next_offset + cardinality($2::text[])
-        WHERE id = $1
-        RETURNING next_offset - cardinality($2::text[]) AS first
-    ), inserted AS (
-        INSERT INTO messages (topic_id, "offset", body, produced_at, producer_id)
-        SELECT $1, reserved.first + m.ord - 1, m.body, now(), m.producer_id
-        FROM reserved, unnest($2::text[], $3::bigint[]) WITH ORDINALITY AS m(body, producer_id, ord)
-    )
-    SELECT first, pg_notify($4, $5) FROM reserved
-"""
-
-# Lock the consumer, advance it and read what it passed, in one statement. The locked
-# ``old`` row carries the offset from before the update, which RETURNING alone cannot see;
-# a consumer behind the retained start (first_offset) skips ahead to it. The read is a
-# LATERAL subquery so that even the generic plan of the prepared statement walks the
-# primary-key index from ``start`` (a plain join scanned the topic's whole log: 306 ms
-# instead of 0.5 ms per call on a topic of 1,000,000 messages).
-_PG_ADVANCE_AND_READ = """
-    WITH old AS (
-        SELECT c.id, GREATEST(c."offset", t.first_offset) AS start, t.next_offset AS "end"
-        FROM consumers c JOIN topics t ON t.id = c.topic_id
-        WHERE c.id = $2 AND c.topic_id = $1
-        FOR UPDATE OF c
-    ), advanced AS (
-        UPDATE consumers c SET "offset" = LEAST(old.start + $3, old."end")
-        FROM old
-        WHERE c.id = old.id AND old.start < old."end"
-        RETURNING old.start, c."offset" AS stop
-    )
-    SELECT m."offset", m.body, m.produced_at
-    FROM advanced a CROSS JOIN LATERAL (
-        SELECT "offset", body, produced_at FROM messages
-        WHERE topic_id = $1 AND "offset" >= a.start AND "offset" < a.stop
-        ORDER BY "offset"
-    ) m
-"""
-
-
 class QueueRepository:
-    """``notify_tag`` marks this process's notifications so its own listener skips them."""
+    """The portable repository: SQLAlchemy Core only, so it runs on any backend."""
 
-    def __init__(self, engine: AsyncEngine, notify_tag: str = "") -> None:
+    def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         # One statement needs no BEGIN/COMMIT round trips around it.
         self._single = engine.execution_options(isolation_level="AUTOCOMMIT")
-        self._notify_tag = notify_tag
-        self._postgres = engine.dialect.name == "postgresql"
-
-    def _payload(self, topic_id: int) -> str:
-        return f"{topic_id}:{self._notify_tag}"
 
     @asynccontextmanager
     async def _connect(self) -> AsyncIterator[AsyncConnection]:
         """A single-statement connection; a lost database becomes ``StorageUnavailable``."""
-        with _unavailable_as_domain_error():
+        with unavailable_as_domain_error():
             async with self._single.connect() as conn:
                 yield conn
 
     @asynccontextmanager
-    async def _driver(self) -> AsyncIterator[asyncpg.Connection]:
-        """PostgreSQL's hot paths use the pooled asyncpg connection directly: with asyncpg's
-        prepared-statement cache a produce or consume costs about 0.1 ms of CPU, where
-        SQLAlchemy's execution layer cost about 1 ms (measured with py-spy under `make bench`).
-        """
-        with _unavailable_as_domain_error():
-            async with self._single.connect() as conn:
-                raw = await conn.get_raw_connection()
-                try:
-                    yield raw.driver_connection
-                except _DRIVER_CONNECTION_ERRORS:
-                    await conn.invalidate()  # do not hand a dead connection to the next request
-                    raise
-
-    @asynccontextmanager
     async def _begin(self) -> AsyncIterator[AsyncConnection]:
-        with _unavailable_as_domain_error():
+        with unavailable_as_domain_error():
             async with self._engine.begin() as conn:
                 yield conn
 
@@ -284,62 +151,45 @@ class QueueRepository:
             ).first()
         return None if row is None else ClientBinding(row.topic_id, row.owner)
 
-    async def append(self, topic_id: int, batch: Sequence[NewMessage]) -> int | None:
-        """Store ``batch`` at consecutive offsets atomically; returns the first offset.
+    async def append(
+        self, topic_id: int, requests: Sequence[AppendRequest]
+    ) -> list[AppendOutcome] | None:
+        """Write many produce requests in one transaction, in order; one outcome each.
 
-        None means the topic row is gone (deleted by another process).
-        """
-        if self._postgres:
-            async with self._driver() as driver:
-                first: int | None = await driver.fetchval(
-                    _PG_APPEND,
-                    topic_id,
-                    [m.body for m in batch],
-                    [m.producer_id for m in batch],
-                    NOTIFY_CHANNEL,
-                    self._payload(topic_id),
-                )
-                return first
-        async with self._begin() as conn:
-            return await _insert_batch(conn, topic_id, batch)
-
-    async def append_sequenced(
-        self, topic_id: int, producer_id: int, sequence: int, batch: Sequence[NewMessage]
-    ) -> SequencedAppend:
-        """Store ``batch`` only if ``sequence`` is the producer's next one, atomically.
-
-        The producer row is locked while its last sequence is compared and advanced, so a
-        retried request is recognised even when it reaches another server process.
+        Unsequenced requests are always stored. A sequenced one is judged against its
+        producer's last sequence (``judge_sequence``) under the producer row's lock, and
+        the producer row moves on with it, so a retry is recognised even when it reaches
+        another server process. At most one sequenced request per producer: the next one
+        must see this one's outcome. None means the topic row is gone.
         """
         async with self._begin() as conn:
-            row = (
-                await conn.execute(
-                    select(
-                        producers.c.last_sequence, producers.c.last_first, producers.c.last_count
-                    )
-                    .where(producers.c.id == producer_id)
-                    .with_for_update()
-                )
-            ).first()
-            if row is None:
-                return SequencedAppend("no_producer")
-            last, last_first, last_count = row
-            if last is not None and sequence == last:
-                return SequencedAppend("duplicate", last_first, last_count)
-            expected = 0 if last is None else last + 1
-            if sequence != expected:
-                return SequencedAppend("out_of_order", expected=expected)
-            first = await _insert_batch(conn, topic_id, batch)
-            if first is None:
-                return SequencedAppend("no_topic")
-            await conn.execute(
-                update(producers)
-                .where(producers.c.id == producer_id)
-                .values(last_sequence=sequence, last_first=first, last_count=len(batch))
+            start = await conn.scalar(
+                select(topics.c.next_offset)
+                .where(topics.c.id == topic_id)
+                .with_for_update(key_share=True)
             )
-            if self._postgres:
-                await conn.execute(select(func.pg_notify(NOTIFY_CHANNEL, self._payload(topic_id))))
-        return SequencedAppend("stored", first, len(batch))
+            if start is None:
+                return None
+            sequenced = sorted({r.producer_id for r in requests if r.sequence is not None})
+            rows = await conn.execute(
+                select(
+                    producers.c.id,
+                    producers.c.last_sequence,
+                    producers.c.last_first,
+                    producers.c.last_count,
+                )
+                .where(producers.c.id.in_(sequenced))
+                .order_by(producers.c.id)
+                .with_for_update(key_share=True)
+            )
+            last = {pid: (seq, first, count) for pid, seq, first, count in rows}
+            outcomes = _judge(start, requests, last)
+            stored = [
+                (r, o) for r, o in zip(requests, outcomes, strict=True) if o.outcome == "stored"
+            ]
+            if stored:
+                await _write_stored(conn, topic_id, stored)
+        return outcomes
 
     async def read_next(
         self, topic_id: int, consumer_id: int, max_messages: int
@@ -350,10 +200,6 @@ class QueueRepository:
         locks the consumer row, SQLite's one writer connection serialises them. A consumer
         with nothing new is not written to at all.
         """
-        if self._postgres:
-            async with self._driver() as driver:
-                rows = await driver.fetch(_PG_ADVANCE_AND_READ, topic_id, consumer_id, max_messages)
-                return [StoredMessage(*r) for r in rows]
         async with self._begin() as conn:
             start = await conn.scalar(
                 select(_read_start(topic_id)).where(consumers.c.id == consumer_id)
@@ -564,53 +410,86 @@ def _messages_between(topic_id: int, start: int, stop: int) -> Select[tuple[int,
     )
 
 
-async def _insert_batch(
-    conn: AsyncConnection, topic_id: int, batch: Sequence[NewMessage]
-) -> int | None:
-    """Reserve offsets under the topic row's lock and insert the batch at them."""
-    next_offset = await conn.scalar(
+def _judge(
+    start: int,
+    requests: Sequence[AppendRequest],
+    last: dict[int, tuple[int | None, int | None, int | None]],
+) -> list[AppendOutcome]:
+    """Each request's outcome, in order, with stored requests at consecutive offsets from
+    ``start``; ``last`` holds the sequenced producers' rows (last sequence, first, count)."""
+    outcomes: list[AppendOutcome] = []
+    for request in requests:
+        count = len(request.bodies)
+        if request.sequence is None:
+            outcomes.append(AppendOutcome("stored", start, count))
+            start += count
+            continue
+        if request.producer_id not in last:
+            outcomes.append(AppendOutcome("no_producer"))
+            continue
+        last_sequence, last_first, last_count = last[request.producer_id]
+        verdict = judge_sequence(last_sequence, request.sequence)
+        if verdict == "stored":
+            outcomes.append(AppendOutcome("stored", start, count))
+            start += count
+        elif verdict == "duplicate":
+            outcomes.append(AppendOutcome("duplicate", last_first or 0, last_count or 0))
+        else:
+            outcomes.append(AppendOutcome("out_of_order", expected=next_sequence(last_sequence)))
+    return outcomes
+
+
+async def _write_stored(
+    conn: AsyncConnection, topic_id: int, stored: list[tuple[AppendRequest, AppendOutcome]]
+) -> None:
+    """Reserve the stored requests' offsets, insert their messages and move their
+    producers' last sequence on, inside the caller's transaction."""
+    total = sum(outcome.count for _, outcome in stored)
+    await conn.execute(
         update(topics)
         .where(topics.c.id == topic_id)
-        .values(next_offset=topics.c.next_offset + len(batch))
-        .returning(topics.c.next_offset)
+        .values(next_offset=topics.c.next_offset + total)
     )
-    if next_offset is None:
-        return None
-    first: int = next_offset - len(batch)
     now = datetime.now(UTC)
     await conn.execute(
         insert(messages),
         [
             {
                 "topic_id": topic_id,
-                "offset": first + i,
-                "body": m.body,
+                "offset": outcome.first + i,
+                "body": body,
                 "produced_at": now,
-                "producer_id": m.producer_id,
+                "producer_id": request.producer_id,
             }
-            for i, m in enumerate(batch)
+            for request, outcome in stored
+            for i, body in enumerate(request.bodies)
         ],
     )
-    return first
-
-
-# asyncpg's own errors for a connection that is gone or refused (seen on the raw hot paths).
-_DRIVER_CONNECTION_ERRORS = (
-    OSError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.exceptions.AdminShutdownError,
-    asyncpg.exceptions.CannotConnectNowError,
-)
+    moved = [
+        {"pid": request.producer_id, "seq": request.sequence, "first": o.first, "n": o.count}
+        for request, o in stored
+        if request.sequence is not None
+    ]
+    if moved:
+        await conn.execute(
+            update(producers)
+            .where(producers.c.id == bindparam("pid"))
+            .values(
+                last_sequence=bindparam("seq"),
+                last_first=bindparam("first"),
+                last_count=bindparam("n"),
+            ),
+            moved,
+        )
 
 
 @contextmanager
-def _unavailable_as_domain_error() -> Iterator[None]:
+def unavailable_as_domain_error() -> Iterator[None]:
     """Connection-level failures (database down, restarting, pool exhausted) are not the
     client's fault and are worth retrying; everything else propagates unchanged."""
     try:
         yield
-    except (OperationalError, InterfaceError, PoolTimeout, *_DRIVER_CONNECTION_ERRORS) as exc:
+    except (OSError, OperationalError, InterfaceError, PoolTimeout) as exc:
         raise StorageUnavailable(str(exc).splitlines()[0]) from exc
     except DBAPIError as exc:
         if exc.connection_invalidated or _restarting(exc):

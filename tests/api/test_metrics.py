@@ -9,10 +9,10 @@ from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.database import create_engine
+from app.domain import LagReport
 from app.main import create_app
 from app.metrics import Metrics
 from app.settings import Settings
-from app.storage.repository import LagReport
 from tests.api.helpers import consume, produce, register_consumer, register_producer
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]

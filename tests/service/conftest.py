@@ -5,13 +5,13 @@ import pytest
 from app.database import create_engine
 from app.service import QueueService
 from app.settings import Settings
-from app.storage import QueueRepository
+from app.storage import QueueRepository, create_repository
 
 
 @pytest.fixture
 async def repository(empty_db: Settings) -> AsyncIterator[QueueRepository]:
     engine = create_engine(empty_db)
-    yield QueueRepository(engine)
+    yield create_repository(engine)
     await engine.dispose()
 
 

@@ -7,7 +7,7 @@ import pytest
 from app.database import create_engine
 from app.service import QueueService
 from app.settings import Settings
-from app.storage import QueueRepository
+from app.storage import create_repository
 
 
 async def test_200_concurrent_produces_get_offsets_0_to_199(service: QueueService) -> None:
@@ -63,7 +63,7 @@ async def test_two_service_instances_share_one_database(
     """Two processes' worth of state: separate engines, caches and locks, so only the
     database's row locks keep offsets unique and reads exclusive."""
     engine = create_engine(empty_db)
-    other = QueueService.from_settings(QueueRepository(engine), empty_db)
+    other = QueueService.from_settings(create_repository(engine), empty_db)
     producer_a = await service.register_producer("t")
     producer_b = await other.register_producer("t")
     await asyncio.gather(

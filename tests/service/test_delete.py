@@ -8,14 +8,14 @@ from app.database import create_engine
 from app.errors import TopicNotFound
 from app.service import QueueService
 from app.settings import Settings
-from app.storage import QueueRepository
+from app.storage import create_repository
 
 
 @pytest.fixture
 async def other(empty_db: Settings) -> AsyncIterator[QueueService]:
     """A second process's worth of state: its own engine and caches."""
     engine = create_engine(empty_db)
-    yield QueueService.from_settings(QueueRepository(engine), empty_db)
+    yield QueueService.from_settings(create_repository(engine), empty_db)
     await engine.dispose()
 
 

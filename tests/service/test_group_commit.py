@@ -8,8 +8,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.database import create_engine
+from app.domain import Appended
 from app.service import QueueService
-from app.service.group_commit import Appended
 from app.settings import Settings
 
 

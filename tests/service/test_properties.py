@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from app.database import create_engine
 from app.service import QueueService
 from app.settings import Settings
-from app.storage import QueueRepository
+from app.storage import create_repository
 
 CONSUMERS = 3
 
@@ -49,7 +49,7 @@ operations = st.lists(
 async def check(database_url: str, ops: list[Operation]) -> None:
     settings = Settings(database_url=database_url)
     engine = create_engine(settings)
-    service = QueueService.from_settings(QueueRepository(engine), settings)
+    service = QueueService.from_settings(create_repository(engine), settings)
     topic = f"prop-{uuid.uuid4().hex[:12]}"
     try:
         producer_id = await service.register_producer(topic)

@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from app.domain import Retention
 from app.main import create_app
 from app.service import QueueService
 from app.service.retention import RetentionEnforcer
 from app.settings import Settings
 from app.storage import QueueRepository
-from app.storage.repository import Retention
 from tests.api.helpers import create_topic, produce, register_consumer, register_producer
 
 

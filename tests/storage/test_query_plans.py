@@ -8,7 +8,7 @@ import asyncpg
 import pytest
 
 from app.storage.listener import asyncpg_dsn
-from app.storage.repository import _PG_ADVANCE_AND_READ, _PG_APPEND
+from app.storage.postgres import _PG_ADVANCE_AND_READ, _PG_APPEND
 
 pytestmark = pytest.mark.postgres_only
 
@@ -67,5 +67,7 @@ async def test_consume_reads_only_its_range_of_a_long_log(database_url: str, lon
 
 
 async def test_produce_touches_no_message_scan(database_url: str) -> None:
-    plan = await generic_plan(database_url, _PG_APPEND, 1, ["a"], [1], "channel", "payload")
+    # One sequenced request of producer 7 with one message.
+    args = (1, [7], [0], [1], [7], ["a"], [1], "channel", "payload")
+    plan = await generic_plan(database_url, _PG_APPEND, *args)
     assert "Seq Scan on messages" not in plan, plan
