@@ -10,10 +10,10 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from app.domain import StoredMessage
 from app.errors import InvalidRequest, TooManyStreams, TopicNotFound
 from app.service.wakeups import Wakeups
 from app.storage.log_reads import LogReader
-from app.storage.repository import StoredMessage
 
 # Bodies per stream batch, counted in SQL: a stream never holds more than this (or one
 # message) in memory at once.

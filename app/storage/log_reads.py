@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from sqlalchemy import ColumnElement, LargeBinary, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from app.storage.repository import StoredMessage, _unavailable_as_domain_error, messages, topics
+from app.domain import StoredMessage
+from app.storage.repository import messages, topics, unavailable_as_domain_error
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +119,7 @@ class LogReader:
 
     @asynccontextmanager
     async def _connect(self) -> AsyncIterator[AsyncConnection]:
-        with _unavailable_as_domain_error():
+        with unavailable_as_domain_error():
             async with self._single.connect() as conn:
                 yield conn
 
