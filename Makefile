@@ -62,4 +62,4 @@ ha-packages:
 		|| { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends patroni etcd-server curl; }
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info sdk/*.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache *.egg-info sdk/*.egg-info

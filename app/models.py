@@ -1,8 +1,19 @@
 """ORM tables. The schema itself changes only through Alembic migrations in ``alembic/``."""
 
 from datetime import datetime
+from typing import ClassVar
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, MetaData, String, Text, func
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Deterministic constraint names keep Alembic autogenerate and both backends in agreement.
@@ -20,6 +31,9 @@ BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    # Each model maps exactly one table (no joins, no selects), which the SQL in
+    # app/storage/ builds on; SQLAlchemy's own annotation allows any FromClause.
+    __table__: ClassVar[Table]
 
 
 class Topic(Base):

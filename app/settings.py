@@ -48,8 +48,9 @@ class Settings(BaseSettings):
     access_log: bool = Field(
         default=False, description="Also emit uvicorn's access log (the JSON request log is kept)."
     )
-    shutdown_timeout_s: float = Field(
-        default=30.0, gt=0, description="How long SIGTERM waits for in-flight requests."
+    # Whole seconds: uvicorn's graceful-shutdown timeout is an int.
+    shutdown_timeout_s: int = Field(
+        default=30, ge=1, description="How long SIGTERM waits for in-flight requests."
     )
     retention_interval_s: float = Field(
         default=10.0, gt=0, description="Pause between two retention passes over the topics."

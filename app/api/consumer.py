@@ -43,6 +43,9 @@ async def register(
     "/consumer/consume",
     summary="Read the next message(s) and advance this consumer's offset",
     openapi_extra=CONSUMER_REF_OPENAPI,
+    # The batch shape is written straight to a Response (see _batch_response), so the
+    # documented model is named here rather than read from the return annotation.
+    response_model=Consumed | NothingNew | ConsumedBatch,
     responses={**ERRORS, 429: {"model": Failure, "description": "Too many long polls"}},
 )
 async def consume(
@@ -57,7 +60,7 @@ async def consume(
         int,
         Query(ge=0, le=MAX_WAIT_MS, description="Long poll: wait this long for a message."),
     ] = 0,
-) -> Consumed | NothingNew | ConsumedBatch:
+) -> Consumed | NothingNew | Response:
     found = await service.consume(
         ref.topic, ref.consumer_id, max_messages or 1, wait_ms, caller=caller
     )

@@ -80,7 +80,8 @@ class ProduceListener:
         await lost.wait()
         logger.warning("listener connection lost; reconnecting")
 
-    def _handle(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
-        topic, _, tag = payload.partition(":")
+    def _handle(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
+        """asyncpg's listener signature; a NOTIFY payload is the text ``<topic id>:<tag>``."""
+        topic, _, tag = str(payload).partition(":")
         if tag != self._own_tag and topic.isdigit():
             self._on_produced(int(topic))

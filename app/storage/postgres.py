@@ -135,8 +135,11 @@ class PostgresRepository(QueueRepository):
         with unavailable_as_domain_error():
             async with self._single.connect() as conn:
                 raw = await conn.get_raw_connection()
+                driver: asyncpg.Connection | None = raw.driver_connection
+                if driver is None:  # invalidated under us: as good as a lost connection
+                    raise StorageUnavailable("database connection lost")
                 try:
-                    yield raw.driver_connection
+                    yield driver
                 except _DRIVER_CONNECTION_ERRORS as exc:
                     await conn.invalidate()  # do not hand a dead connection to the next request
                     raise StorageUnavailable(str(exc).splitlines()[0]) from exc

@@ -336,7 +336,7 @@ class QueueRepository:
             if bounds is None:
                 return None
             first, end = bounds
-            target = first
+            target: int = first
             if retention.messages is not None:
                 target = max(target, end - retention.messages)
             if retention.ms is not None:
@@ -398,7 +398,7 @@ def _lag() -> ColumnElement[int]:
     return topics.c.next_offset - start
 
 
-def _messages_between(topic_id: int, start: int, stop: int) -> Select[tuple[int, str, datetime]]:
+def _messages_between(topic_id: int, start: int, stop: int) -> Select[int, str, datetime]:
     return (
         select(messages.c.offset, messages.c.body, messages.c.produced_at)
         .where(
