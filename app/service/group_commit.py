@@ -4,8 +4,9 @@ Each request queues itself and then takes the topic's lock. Whoever gets the loc
 everything queued so far, in arrival order, and answers every request in it. A lone
 request writes at once: there is no timer to wait for.
 
-A sequenced (idempotent) request goes through the same write, but in a transaction of
-its own, in its turn.
+Sequenced (idempotent) requests are judged inside the write, so many producers' sequenced
+sends share one transaction too; the only cut is a second sequenced request of one
+producer, which must see the first one's outcome and so goes into the next transaction.
 """
 
 import asyncio
@@ -69,11 +70,15 @@ class GroupCommitter:
 
 
 def _transactions(batch: list[_Queued]) -> list[list[_Queued]]:
-    """Split the queue, in order, into runs of unsequenced requests and lone sequenced ones."""
-    runs: list[list[_Queued]] = []
+    """Split the queue, in order, where a sequenced producer would appear twice."""
+    runs: list[list[_Queued]] = [[]]
+    sequenced: set[int] = set()
     for queued in batch:
-        alone = queued.request.sequence is not None
-        if alone or not runs or runs[-1][-1].request.sequence is not None:
-            runs.append([])
+        request = queued.request
+        if request.sequence is not None:
+            if request.producer_id in sequenced:
+                runs.append([])
+                sequenced.clear()
+            sequenced.add(request.producer_id)
         runs[-1].append(queued)
     return runs
