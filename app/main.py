@@ -5,20 +5,19 @@ import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 
 from app import __version__
 from app.api import consumer, metrics, producer, status, stream, topics
-from app.api.auth import document_access, get_caller
+from app.api.auth import get_caller
 from app.api.body_limit import BodySizeLimit
+from app.api.errors import add_exception_handlers
+from app.api.openapi import customise_openapi, operation_id
 from app.api.telemetry import RequestTelemetry
 from app.database import create_engine, migrate
-from app.errors import add_exception_handlers
 from app.metrics import Metrics
-from app.schemas import Failure, ValidationFailure
 from app.service import QueueService
 from app.service.caller import KeyRing
 from app.service.retention import RetentionEnforcer
@@ -28,13 +27,6 @@ from app.shutdown import on_exit_signal
 from app.storage import create_repository
 from app.storage.listener import ProduceListener
 from app.storage.log_reads import LogReader
-
-# Failures any route can answer with, documented once (replaces FastAPI's default 422 body).
-COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
-    413: {"model": Failure, "description": "Request body too large"},
-    422: {"model": ValidationFailure, "description": "Malformed or missing fields"},
-    503: {"model": Failure, "description": "Database unavailable; retry after Retry-After"},
-}
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="A durable HTTP log queue. Every consumer reads each topic's whole log "
         "in order, at its own offset.",
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     app.state.metrics = telemetry
@@ -114,31 +107,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # already asked for the same caller.
         open_module = module in (status, metrics) or not keys.enabled
         guard = [] if open_module else [Depends(get_caller)]
-        app.include_router(module.router, responses=COMMON_RESPONSES, dependencies=guard)
-    _document_batch_limit(app, settings.max_batch)
-    document_access(app, keys.enabled)
+        app.include_router(module.router, dependencies=guard)
+    customise_openapi(app, max_batch=settings.max_batch, access_control=keys.enabled)
     return app
-
-
-def _document_batch_limit(app: FastAPI, max_batch: int) -> None:
-    """The batch limit is a setting, so the routes cannot declare it; patch it into the
-    schema once, so generated clients (and fuzzers) know the real bound."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = build()
-            consume = schema["paths"]["/consumer/consume"]["get"]["parameters"]
-            for parameter in consume:
-                if parameter["name"] == "max_messages":
-                    for option in parameter["schema"]["anyOf"]:
-                        if option.get("type") == "integer":
-                            option["maximum"] = max_batch
-            request = schema["components"]["schemas"]["ProduceRequest"]
-            request["properties"]["messages"]["maxItems"] = max_batch
-        return app.openapi_schema or schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 app = create_app()

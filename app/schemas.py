@@ -139,6 +139,7 @@ class Success(BaseModel):
 
 class StatusResponse(BaseModel):
     status: Literal["success", "failure"]
+    error: str | None = Field(default=None, description="`storage_unavailable` with a 503.")
     database: str = Field(examples=["ok"])
     version: str
 
@@ -204,7 +205,12 @@ class SizeResponse(Success):
 
 class Failure(BaseModel):
     status: Literal["failure"] = "failure"
-    message: str
+    error: str = Field(
+        description="Machine-readable code (snake_case), stable across releases: branch on "
+        "this, not on the message. The README lists them.",
+        examples=["topic_not_found"],
+    )
+    message: str = Field(description="What went wrong, for people; wording may change.")
 
 
 class FieldError(BaseModel):

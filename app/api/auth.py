@@ -1,11 +1,11 @@
-"""Bearer API keys over HTTP: who the request's caller is, and how that is documented.
+"""Bearer API keys over HTTP: who the request's caller is (``app.api.openapi`` documents it).
 
 The rules (admin keys, ids bound to keys) live in the service; this only reads the header.
 """
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.service.caller import Caller, KeyRing
@@ -28,37 +28,3 @@ async def get_caller(
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
-
-
-def document_access(app: FastAPI, enabled: bool) -> None:
-    """Show the key scheme (and its 401) in the schema only when the server asks for keys,
-    so Swagger UI offers "Authorize" exactly when it is needed."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = build()
-            for operation in _operations(schema):
-                if "security" not in operation:
-                    continue
-                if enabled:
-                    responses = operation["responses"]
-                    responses["401"] = _failure("Missing or unknown API key")
-                    responses.setdefault("403", _failure("Not allowed for this API key"))
-                else:
-                    del operation["security"]
-            if not enabled:
-                schema["components"].pop("securitySchemes", None)
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
-
-
-def _failure(description: str) -> dict[str, Any]:
-    schema = {"$ref": "#/components/schemas/Failure"}
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _operations(schema: dict[str, Any]) -> list[dict[str, Any]]:
-    return [operation for path in schema["paths"].values() for operation in path.values()]

@@ -7,7 +7,8 @@ no body (HTTP/1.1), so it passes straight through: most requests are GETs like t
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import failure
+from app.api.errors import failure_response
+from app.errors import RequestTooLarge
 
 
 class BodySizeLimit:
@@ -54,9 +55,7 @@ class BodySizeLimit:
                 return messages
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = failure(413, f"Request body is larger than the limit of {self.max_bytes} bytes")
-        response.headers["Connection"] = "close"
-        await response(scope, receive, send)
+        await failure_response(RequestTooLarge(self.max_bytes))(scope, receive, send)
 
 
 def _body_headers(scope: Scope) -> tuple[bytes | None, bool]:

@@ -5,12 +5,13 @@ from fastapi import APIRouter, Query, Response
 
 from app.api.auth import CallerDep
 from app.api.deps import CONSUMER_REF_OPENAPI, ConsumerDep, ServiceDep
+from app.api.openapi import responses
 from app.domain import StoredMessage
+from app.errors import ConsumerNotFound, TooManyWaiters, TopicNotFound, WrongTopic
 from app.schemas import (
     Consumed,
     ConsumedBatch,
     ConsumerRegistered,
-    Failure,
     NothingNew,
     RegisterRequest,
     SizeResponse,
@@ -20,16 +21,14 @@ router = APIRouter(tags=["consumer"])
 
 MAX_WAIT_MS = 30_000
 
-ERRORS: dict[int | str, dict[str, object]] = {
-    403: {"model": Failure, "description": "Consumer registered for another topic"},
-    404: {"model": Failure, "description": "Unknown topic or consumer"},
-}
+# What any request naming a consumer can be refused with.
+CONSUMER_ERRORS = (TopicNotFound, ConsumerNotFound, WrongTopic)
 
 
 @router.post(
     "/consumer/register",
     summary="Register a consumer; it starts at offset 0",
-    responses={404: {"model": Failure, "description": "Unknown topic"}},
+    responses=responses(TopicNotFound),
 )
 async def register(
     body: RegisterRequest, service: ServiceDep, caller: CallerDep
@@ -46,7 +45,7 @@ async def register(
     # The batch shape is written straight to a Response (see _batch_response), so the
     # documented model is named here rather than read from the return annotation.
     response_model=Consumed | NothingNew | ConsumedBatch,
-    responses={**ERRORS, 429: {"model": Failure, "description": "Too many long polls"}},
+    responses=responses(*CONSUMER_ERRORS, TooManyWaiters),
 )
 async def consume(
     ref: ConsumerDep,
@@ -88,7 +87,7 @@ def _batch_response(found: list[StoredMessage]) -> Response:
 @router.get(
     "/size",
     summary="Messages this consumer has not read yet",
-    responses=ERRORS,
+    responses=responses(*CONSUMER_ERRORS),
     openapi_extra=CONSUMER_REF_OPENAPI,
 )
 async def size(ref: ConsumerDep, service: ServiceDep, caller: CallerDep) -> SizeResponse:

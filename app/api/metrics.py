@@ -2,6 +2,7 @@ from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from app.api.deps import MetricsDep, ServiceDep
+from app.api.openapi import responses
 
 router = APIRouter(tags=["operations"])
 
@@ -10,7 +11,10 @@ router = APIRouter(tags=["operations"])
     "/metrics",
     summary="Prometheus metrics (text exposition format)",
     response_class=Response,
-    responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}},
+    responses={
+        200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}},
+        **responses(),
+    },
 )
 async def metrics(service: ServiceDep, telemetry: MetricsDep) -> Response:
     lag = await service.consumer_lag(telemetry.max_lag_series)

@@ -2,8 +2,16 @@ from fastapi import APIRouter
 
 from app.api.auth import CallerDep
 from app.api.deps import ServiceDep
+from app.api.openapi import responses
+from app.errors import (
+    BatchTooLarge,
+    MessageTooLarge,
+    ProducerNotFound,
+    SequenceConflict,
+    TopicNotFound,
+    WrongTopic,
+)
 from app.schemas import (
-    Failure,
     Produced,
     ProducedBatch,
     ProduceRequest,
@@ -14,7 +22,11 @@ from app.schemas import (
 router = APIRouter(prefix="/producer", tags=["producer"])
 
 
-@router.post("/register", summary="Register a producer (creates the topic if missing)")
+@router.post(
+    "/register",
+    summary="Register a producer (creates the topic if missing)",
+    responses=responses(TopicNotFound),
+)
 async def register(
     body: RegisterRequest, service: ServiceDep, caller: CallerDep
 ) -> ProducerRegistered:
@@ -26,12 +38,14 @@ async def register(
 @router.post(
     "/produce",
     summary="Append a message; answered only once it is committed",
-    responses={
-        403: {"model": Failure, "description": "Producer registered for another topic"},
-        404: {"model": Failure, "description": "Unknown topic or producer"},
-        409: {"model": Failure, "description": "Sequence out of order"},
-        413: {"model": Failure, "description": "Message or batch too large"},
-    },
+    responses=responses(
+        TopicNotFound,
+        ProducerNotFound,
+        WrongTopic,
+        SequenceConflict,
+        MessageTooLarge,
+        BatchTooLarge,
+    ),
 )
 async def produce(
     body: ProduceRequest, service: ServiceDep, caller: CallerDep

@@ -14,7 +14,9 @@ from fastapi.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from app.api.deps import StreamsDep
-from app.schemas import Failure, TopicName
+from app.api.openapi import responses
+from app.errors import TooManyStreams, TopicNotFound
+from app.schemas import TopicName
 from app.service.streams import Stream, StreamStart
 
 router = APIRouter(tags=["stream"])
@@ -70,8 +72,7 @@ class EventStreamResponse(Response):
             "description": 'Events `id: <offset>`, `data: {"offset", "message", "produced_at"}`; '
             "a `: keep-alive` comment when idle",
         },
-        404: {"model": Failure, "description": "Unknown topic"},
-        429: {"model": Failure, "description": "Too many open streams"},
+        **responses(TopicNotFound, TooManyStreams),
     },
 )
 async def stream(

@@ -2,11 +2,12 @@ from fastapi import APIRouter
 
 from app.api.auth import CallerDep
 from app.api.deps import ServiceDep
+from app.api.openapi import responses
 from app.domain import Retention
+from app.errors import TopicExists, TopicNotFound
 from app.schemas import (
     ConsumerState,
     CreateTopicRequest,
-    Failure,
     MessageResponse,
     TopicDetailsResponse,
     TopicName,
@@ -15,15 +16,11 @@ from app.schemas import (
 
 router = APIRouter(prefix="/topics", tags=["topics"])
 
-NOT_FOUND: dict[int | str, dict[str, object]] = {
-    404: {"model": Failure, "description": "Unknown topic"}
-}
-
 
 @router.post(
     "",
     summary="Create a topic, optionally with retention limits",
-    responses={409: {"model": Failure, "description": "Topic exists"}},
+    responses=responses(TopicExists),
 )
 async def create_topic(
     body: CreateTopicRequest, service: ServiceDep, caller: CallerDep
@@ -33,7 +30,7 @@ async def create_topic(
     return MessageResponse(message=f"Topic '{body.topic_name}' created successfully")
 
 
-@router.get("", summary="List topics in creation order")
+@router.get("", summary="List topics in creation order", responses=responses())
 async def list_topics(service: ServiceDep) -> TopicsResponse:
     return TopicsResponse(topics=await service.list_topics())
 
@@ -41,7 +38,7 @@ async def list_topics(service: ServiceDep) -> TopicsResponse:
 @router.get(
     "/{name}",
     summary="A topic's length, retention, producers and consumers (offset and lag)",
-    responses=NOT_FOUND,
+    responses=responses(TopicNotFound),
 )
 async def describe_topic(name: TopicName, service: ServiceDep) -> TopicDetailsResponse:
     details = await service.topic_details(name)
@@ -64,7 +61,7 @@ async def describe_topic(name: TopicName, service: ServiceDep) -> TopicDetailsRe
 @router.delete(
     "/{name}",
     summary="Delete a topic with its messages, producers and consumers",
-    responses=NOT_FOUND,
+    responses=responses(TopicNotFound),
 )
 async def delete_topic(name: TopicName, service: ServiceDep, caller: CallerDep) -> MessageResponse:
     await service.delete_topic(name, caller=caller)

@@ -33,7 +33,7 @@ from app.errors import (
     WrongTopic,
 )
 from app.logging import bind_log_fields
-from app.service.caller import UNRESTRICTED, Caller
+from app.service.caller import Caller
 from app.service.group_commit import GroupCommitter
 from app.service.observer import NoObserver, QueueObserver
 from app.service.wakeups import Wakeups
@@ -142,7 +142,7 @@ class QueueService:
         return True
 
     async def create_topic(
-        self, name: str, retention: Retention | None = None, *, caller: Caller = UNRESTRICTED
+        self, name: str, retention: Retention | None = None, *, caller: Caller
     ) -> None:
         bind_log_fields(topic=name)
         caller.require_admin("Creating a topic")
@@ -154,7 +154,7 @@ class QueueService:
     async def list_topics(self) -> list[str]:
         return await self._repo.list_topics()
 
-    async def register_producer(self, topic_name: str, *, caller: Caller = UNRESTRICTED) -> int:
+    async def register_producer(self, topic_name: str, *, caller: Caller) -> int:
         """Registering a producer creates its topic, as the original design did."""
         topic = await self._find_topic(topic_name) or await self._get_or_create(topic_name, caller)
         producer_id = await self._producers.register(topic.id, caller.owner)
@@ -166,7 +166,7 @@ class QueueService:
             raise TopicNotFound(topic_name)
         return producer_id
 
-    async def register_consumer(self, topic_name: str, *, caller: Caller = UNRESTRICTED) -> int:
+    async def register_consumer(self, topic_name: str, *, caller: Caller) -> int:
         topic_id = await self._topic_id(topic_name)
         consumer_id = await self._consumers.register(topic_id, caller.owner)
         if consumer_id is None:
@@ -181,7 +181,7 @@ class QueueService:
         bodies: Sequence[str],
         sequence: int | None = None,
         *,
-        caller: Caller = UNRESTRICTED,
+        caller: Caller,
     ) -> Appended:
         """Append ``bodies`` in order, all or nothing; answers once they are committed.
 
@@ -210,11 +210,11 @@ class QueueService:
         max_messages: int = 1,
         wait_ms: int = 0,
         *,
-        caller: Caller = UNRESTRICTED,
+        caller: Caller,
     ) -> list[StoredMessage]:
         """Read up to ``max_messages``; with nothing new, wait up to ``wait_ms`` for a produce."""
         if max_messages > self._max_batch:
-            raise InvalidRequest("max_messages", f"must be at most {self._max_batch}")
+            raise InvalidRequest.for_field("max_messages", f"must be at most {self._max_batch}")
         topic_id = await self._consumer_topic_id(topic_name, consumer_id, caller)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait_ms / 1000
@@ -229,9 +229,7 @@ class QueueService:
             self._observer.consumed(topic_name, len(found))
         return found
 
-    async def remaining(
-        self, topic_name: str, consumer_id: int, *, caller: Caller = UNRESTRICTED
-    ) -> int:
+    async def remaining(self, topic_name: str, consumer_id: int, *, caller: Caller) -> int:
         await self._consumer_topic_id(topic_name, consumer_id, caller)
         remaining = await self._repo.remaining(consumer_id)
         if remaining is None:
@@ -311,7 +309,7 @@ class QueueService:
             raise TopicNotFound(name)
         return details
 
-    async def delete_topic(self, name: str, *, caller: Caller = UNRESTRICTED) -> None:
+    async def delete_topic(self, name: str, *, caller: Caller) -> None:
         """Remove the topic with its messages, producers and consumers."""
         bind_log_fields(topic=name)
         caller.require_admin("Deleting a topic")

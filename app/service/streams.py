@@ -31,12 +31,12 @@ class StreamStart:
         """``Last-Event-ID`` (the last offset the client got) wins over ``from``."""
         if last_event_id is not None:
             if not last_event_id.strip().isdigit():
-                raise InvalidRequest("Last-Event-ID", "must be a message offset")
+                raise InvalidRequest.for_field("Last-Event-ID", "must be a message offset")
             return cls(int(last_event_id) + 1)
         if value in ("earliest", "latest"):
             return cls(value)
         if not value.isdigit():
-            raise InvalidRequest("from", "must be 'earliest', 'latest' or an offset")
+            raise InvalidRequest.for_field("from", "must be 'earliest', 'latest' or an offset")
         return cls(int(value))
 
 

@@ -259,38 +259,46 @@ def interpret(status_code: int, content: bytes) -> dict[str, Any]:
     if not isinstance(body, dict):
         text = content.decode("utf-8", "replace").strip()[:200]
         if status_code >= 400:
-            raise error_for(status_code, text or f"HTTP {status_code}")
+            raise error_for(status_code, None, text or f"HTTP {status_code}")
         raise LogQueueError(f"Unexpected answer (not a LogQueue broker?): {text!r}", status_code)
     if status_code >= 400:
         message = str(body.get("message") or f"HTTP {status_code}")
-        raise error_for(status_code, message, body.get("errors"))
+        code = body.get("error")
+        raise error_for(
+            status_code, code if isinstance(code, str) else None, message, body.get("errors")
+        )
     return body
 
 
-def error_for(
-    status_code: int, message: str, errors: list[dict[str, Any]] | None = None
-) -> LogQueueError:
-    """The one mapping from the broker's failures to exception classes.
+# The broker's error codes (its README lists them) and the class each becomes; a code not
+# listed here (a newer broker's) is an ``InvalidRequest``, or a ``BrokerUnavailable`` for 5xx.
+ERROR_CLASSES: dict[str, type[LogQueueError]] = {
+    "topic_not_found": TopicNotFound,
+    "topic_exists": TopicExists,
+    "producer_not_found": NotRegistered,
+    "consumer_not_found": NotRegistered,
+    "wrong_topic": NotRegistered,
+    "unauthenticated": AccessDenied,
+    "forbidden": AccessDenied,
+    "storage_unavailable": BrokerUnavailable,
+    "internal_error": BrokerUnavailable,
+}
 
-    A 404 names what is missing in its sentence ("Topic 'x' does not exist", "Consumer 7 is
-    not registered"), a 409 what conflicts ("Topic 'x' already exists", "Sequence 4 is out of
-    order ..."); anything else unexpected is the request's fault.
-    """
-    if status_code >= 500:
-        return BrokerUnavailable(message, status_code)
-    if status_code == 409 and message.startswith("Sequence "):
-        return InvalidRequest(message, status_code)
-    if status_code == 409:
-        return TopicExists(message, status_code)
-    if status_code == 401 or (status_code == 403 and "API key" in message):
-        return AccessDenied(message, status_code)
-    if status_code == 403:
-        return NotRegistered(message, status_code)
-    if status_code == 404 and message.startswith("Topic "):
-        return TopicNotFound(message, status_code)
-    if status_code == 404 and message.startswith(("Producer ", "Consumer ")):
-        return NotRegistered(message, status_code)
-    return InvalidRequest(message, status_code, errors)
+
+def error_for(
+    status_code: int,
+    code: str | None,
+    message: str,
+    errors: list[dict[str, Any]] | None = None,
+) -> LogQueueError:
+    """The one mapping from the broker's failures to exception classes: by the machine code
+    alone, never by the message's words (which the broker may reword)."""
+    cls = ERROR_CLASSES.get(code or "")
+    if cls is None:
+        cls = BrokerUnavailable if status_code >= 500 else InvalidRequest
+    if cls is InvalidRequest:
+        return InvalidRequest(message, status_code, errors, code=code)
+    return cls(message, status_code, code=code)
 
 
 def parse_status(body: dict[str, Any]) -> BrokerStatus:

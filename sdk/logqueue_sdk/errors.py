@@ -1,8 +1,9 @@
 """One exception tree for every way a call can fail.
 
-Each error carries the broker's own sentence (``message``) and the HTTP status it came with
-(``status_code``; ``None`` when no response was received or the client refused the call
-before sending it), so callers can branch on the class and still show the real reason.
+Each error carries the broker's own sentence (``message``), the HTTP status it came with
+(``status_code``) and the broker's machine code (``code``, e.g. ``"topic_not_found"``; both
+``None`` when no response was received or the client refused the call before sending it),
+so callers can branch on the class or the code and still show the real reason.
 """
 
 from typing import Any
@@ -11,10 +12,13 @@ from typing import Any
 class LogQueueError(Exception):
     """Base of every error the SDK raises."""
 
-    def __init__(self, message: str, status_code: int | None = None) -> None:
+    def __init__(
+        self, message: str, status_code: int | None = None, *, code: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.status_code = status_code
+        self.code = code
 
 
 class TopicNotFound(LogQueueError):
@@ -45,8 +49,10 @@ class InvalidRequest(LogQueueError):
         message: str,
         status_code: int | None = None,
         errors: list[dict[str, Any]] | None = None,
+        *,
+        code: str | None = None,
     ) -> None:
-        super().__init__(message, status_code)
+        super().__init__(message, status_code, code=code)
         self.errors = errors or []
 
 

@@ -4,6 +4,8 @@ from typing import Any
 
 import httpx
 
+from app.errors import error_classes
+
 
 async def create_topic(client: httpx.AsyncClient, name: str) -> None:
     response = await client.post("/topics", json={"topic_name": name})
@@ -48,9 +50,19 @@ async def drain(client: httpx.AsyncClient, topic: str, consumer_id: int) -> list
     return received
 
 
-def assert_failure(response: httpx.Response, status_code: int, *fragments: str) -> None:
+KNOWN_CODES = {error.code: error.status_code for error in error_classes()}
+
+
+def assert_failure(
+    response: httpx.Response, status_code: int, *fragments: str, code: str | None = None
+) -> None:
+    """A failure answer: the status, one of the documented codes (``code`` if given) sent
+    with that status, and a message holding each of ``fragments``."""
     assert response.status_code == status_code, response.text
     body = response.json()
     assert body["status"] == "failure"
+    assert KNOWN_CODES.get(body["error"]) == status_code, body
+    if code is not None:
+        assert body["error"] == code, body
     for fragment in fragments:
         assert fragment in body["message"], body["message"]

@@ -15,7 +15,11 @@ def test_course_quick_check(live_server: LiveServer) -> None:
         )
         again = http.post("/topics", json={"topic_name": "Kagenou"})
         assert again.status_code == 409
-        assert again.json() == {"status": "failure", "message": "Topic 'Kagenou' already exists"}
+        assert again.json() == {
+            "status": "failure",
+            "error": "topic_exists",
+            "message": "Topic 'Kagenou' already exists",
+        }
         assert http.post("/topics", json={"topic_name": "Minoru"}).status_code == 200
         topics = http.get("/topics").json()["topics"]
         assert topics.index("Kagenou") < topics.index("Minoru")

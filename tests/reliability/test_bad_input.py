@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from app.database import create_engine
+from app.errors import error_classes
 from app.settings import Settings
 
 TABLES = {
@@ -55,6 +56,8 @@ async def world(client: httpx.AsyncClient) -> AsyncIterator[World]:
     other = (await client.post("/consumer/register", json={"topic": "other"})).json()
     yield World(producer_id, consumer_id, other["consumer_id"])
 
+
+STATUS_OF_CODE = {error.code: error.status_code for error in error_classes()}
 
 P, C, OTHER = "{producer}", "{consumer}", "{other}"  # placeholders filled from the world
 
@@ -229,5 +232,6 @@ async def test_bad_input_is_refused_and_changes_nothing(
     assert response.status_code == status, response.text
     payload = response.json()
     assert payload["status"] == "failure"
+    assert STATUS_OF_CODE.get(payload["error"]) == status, payload
     assert len(payload["message"]) > 10
     assert await snapshot(empty_db) == before

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import orjson
 import pytest
 
 from logqueue_sdk import (
@@ -123,35 +124,37 @@ def test_unavailable_says_whether_the_call_may_have_happened() -> None:
 
 
 @pytest.mark.parametrize(
-    ("status_code", "message", "error_class"),
+    ("status_code", "code", "message", "error_class"),
     [
-        (404, "Topic 'x' does not exist", TopicNotFound),
-        (404, "Producer 7 is not registered", NotRegistered),
-        (404, "Consumer 7 is not registered", NotRegistered),
-        (404, "Not Found", InvalidRequest),
-        (403, "Consumer 7 is not registered for topic 'x'", NotRegistered),
-        (409, "Topic 'x' already exists", TopicExists),
-        (409, "Sequence 4 is out of order for producer 7; expected 2", InvalidRequest),
-        (413, "Message is 9 bytes; the limit is 8 bytes", InvalidRequest),
-        (422, "Invalid request: message: Field required", InvalidRequest),
-        (400, "Bad", InvalidRequest),
-        (500, "Internal server error", BrokerUnavailable),
-        (503, "Service Unavailable", BrokerUnavailable),
+        (404, "topic_not_found", "Topic 'x' does not exist", TopicNotFound),
+        (404, "producer_not_found", "Producer 7 is not registered", NotRegistered),
+        (404, "consumer_not_found", "Consumer 7 is not registered", NotRegistered),
+        (404, "not_found", "Not Found", InvalidRequest),
+        (403, "wrong_topic", "Consumer 7 is not registered for topic 'x'", NotRegistered),
+        (409, "topic_exists", "Topic 'x' already exists", TopicExists),
+        (409, "sequence_conflict", "Sequence 4 is out of order for producer 7", InvalidRequest),
+        (413, "message_too_large", "Message is 9 bytes; the limit is 8 bytes", InvalidRequest),
+        (422, "invalid_request", "Invalid request: message: Field required", InvalidRequest),
+        (400, None, "Bad", InvalidRequest),
+        (500, "internal_error", "Internal server error", BrokerUnavailable),
+        (503, None, "Service Unavailable", BrokerUnavailable),
     ],
 )
 def test_failures_map_to_one_exception_tree(
-    status_code: int, message: str, error_class: type[LogQueueError]
+    status_code: int, code: str | None, message: str, error_class: type[LogQueueError]
 ) -> None:
-    body = f'{{"status": "failure", "message": "{message}"}}'.encode()
+    body = orjson.dumps({"status": "failure", "error": code, "message": message})
     with pytest.raises(error_class) as caught:
         _base.interpret(status_code, body)
     assert type(caught.value) is error_class
     assert (caught.value.message, caught.value.status_code) == (message, status_code)
+    assert caught.value.code == code
 
 
 def test_validation_details_travel_with_the_error() -> None:
     body = (
-        b'{"status":"failure","message":"Invalid request: message: Field required",'
+        b'{"status":"failure","error":"invalid_request",'
+        b'"message":"Invalid request: message: Field required",'
         b'"errors":[{"loc":["body","message"],"msg":"Field required","type":"missing"}]}'
     )
     with pytest.raises(InvalidRequest) as caught:

@@ -8,15 +8,17 @@ from app.database import create_engine
 from app.service import QueueService
 from app.settings import Settings
 from app.storage import create_repository
+from tests.service.helpers import ADMIN
 
 
 async def test_200_concurrent_produces_get_offsets_0_to_199(service: QueueService) -> None:
-    producer_ids = [await service.register_producer("t") for _ in range(4)]
+    producer_ids = [await service.register_producer("t", caller=ADMIN) for _ in range(4)]
 
     async def send(worker: int) -> list[int]:
         producer_id = producer_ids[worker]
         return [
-            (await service.produce("t", producer_id, [f"{worker}-{i}"])).first for i in range(50)
+            (await service.produce("t", producer_id, [f"{worker}-{i}"], caller=ADMIN)).first
+            for i in range(50)
         ]
 
     per_worker = await asyncio.gather(*(send(w) for w in range(4)))
@@ -25,8 +27,8 @@ async def test_200_concurrent_produces_get_offsets_0_to_199(service: QueueServic
     for worker_offsets in per_worker:
         assert worker_offsets == sorted(worker_offsets)  # each client's order is kept
 
-    consumer_id = await service.register_consumer("t")
-    stored = await service.consume("t", consumer_id, 1000)
+    consumer_id = await service.register_consumer("t", caller=ADMIN)
+    stored = await service.consume("t", consumer_id, 1000, caller=ADMIN)
     assert [m.offset for m in stored] == list(range(200))
     by_offset = {m.offset: m.body for m in stored}
     for worker, worker_offsets in enumerate(per_worker):
@@ -34,9 +36,9 @@ async def test_200_concurrent_produces_get_offsets_0_to_199(service: QueueServic
 
 
 async def test_200_gathered_produces_all_at_once(service: QueueService) -> None:
-    producer_id = await service.register_producer("t")
+    producer_id = await service.register_producer("t", caller=ADMIN)
     results = await asyncio.gather(
-        *(service.produce("t", producer_id, [f"m{i}"]) for i in range(200))
+        *(service.produce("t", producer_id, [f"m{i}"], caller=ADMIN) for i in range(200))
     )
     offsets = [r.first for r in results]
     assert sorted(offsets) == list(range(200))
@@ -45,15 +47,17 @@ async def test_200_gathered_produces_all_at_once(service: QueueService) -> None:
 
 
 async def test_20_concurrent_consumes_return_20_distinct_messages(service: QueueService) -> None:
-    producer_id = await service.register_producer("t")
+    producer_id = await service.register_producer("t", caller=ADMIN)
     for i in range(20):
-        await service.produce("t", producer_id, [f"m{i}"])
-    consumer_id = await service.register_consumer("t")
-    results = await asyncio.gather(*(service.consume("t", consumer_id) for _ in range(20)))
+        await service.produce("t", producer_id, [f"m{i}"], caller=ADMIN)
+    consumer_id = await service.register_consumer("t", caller=ADMIN)
+    results = await asyncio.gather(
+        *(service.consume("t", consumer_id, caller=ADMIN) for _ in range(20))
+    )
     got = [m.body for batch in results for m in batch]
     assert sorted(got) == sorted(f"m{i}" for i in range(20))
-    assert await service.remaining("t", consumer_id) == 0
-    assert await service.consume("t", consumer_id) == []
+    assert await service.remaining("t", consumer_id, caller=ADMIN) == 0
+    assert await service.consume("t", consumer_id, caller=ADMIN) == []
 
 
 @pytest.mark.postgres_only
@@ -64,14 +68,16 @@ async def test_two_service_instances_share_one_database(
     database's row locks keep offsets unique and reads exclusive."""
     engine = create_engine(empty_db)
     other = QueueService.from_settings(create_repository(engine), empty_db)
-    producer_a = await service.register_producer("t")
-    producer_b = await other.register_producer("t")
+    producer_a = await service.register_producer("t", caller=ADMIN)
+    producer_b = await other.register_producer("t", caller=ADMIN)
     await asyncio.gather(
-        *(service.produce("t", producer_a, [f"a{i}"]) for i in range(50)),
-        *(other.produce("t", producer_b, [f"b{i}"]) for i in range(50)),
+        *(service.produce("t", producer_a, [f"a{i}"], caller=ADMIN) for i in range(50)),
+        *(other.produce("t", producer_b, [f"b{i}"], caller=ADMIN) for i in range(50)),
     )
-    consumer_id = await service.register_consumer("t")
-    reads = await asyncio.gather(*(s.consume("t", consumer_id) for s in [service, other] * 50))
+    consumer_id = await service.register_consumer("t", caller=ADMIN)
+    reads = await asyncio.gather(
+        *(s.consume("t", consumer_id, caller=ADMIN) for s in [service, other] * 50)
+    )
     got = [m for batch in reads for m in batch]
     assert sorted(m.offset for m in got) == list(range(100))
     assert len({m.body for m in got}) == 100

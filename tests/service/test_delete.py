@@ -9,6 +9,7 @@ from app.errors import TopicNotFound
 from app.service import QueueService
 from app.settings import Settings
 from app.storage import create_repository
+from tests.service.helpers import ADMIN
 
 
 @pytest.fixture
@@ -22,26 +23,27 @@ async def other(empty_db: Settings) -> AsyncIterator[QueueService]:
 async def test_recreated_topic_is_found_by_a_process_with_a_stale_cache(
     service: QueueService, other: QueueService
 ) -> None:
-    old_producer = await other.register_producer("t")
-    await other.produce("t", old_producer, ["old"])  # "t" is now cached in the other process
+    old_producer = await other.register_producer("t", caller=ADMIN)
+    # "t" is now cached in the other process
+    await other.produce("t", old_producer, ["old"], caller=ADMIN)
 
-    await service.delete_topic("t")
-    new_producer = await service.register_producer("t")
-    consumer_id = await service.register_consumer("t")
+    await service.delete_topic("t", caller=ADMIN)
+    new_producer = await service.register_producer("t", caller=ADMIN)
+    consumer_id = await service.register_consumer("t", caller=ADMIN)
 
-    assert (await other.produce("t", new_producer, ["new"])).first == 0
-    assert [m.body for m in await other.consume("t", consumer_id, 10)] == ["new"]
-    assert await other.remaining("t", consumer_id) == 0
+    assert (await other.produce("t", new_producer, ["new"], caller=ADMIN)).first == 0
+    assert [m.body for m in await other.consume("t", consumer_id, 10, caller=ADMIN)] == ["new"]
+    assert await other.remaining("t", consumer_id, caller=ADMIN) == 0
 
 
 async def test_registering_on_a_topic_deleted_elsewhere_is_404(
     service: QueueService, other: QueueService
 ) -> None:
-    await other.create_topic("t")
-    await other.register_consumer("t")
-    await service.delete_topic("t")
+    await other.create_topic("t", caller=ADMIN)
+    await other.register_consumer("t", caller=ADMIN)
+    await service.delete_topic("t", caller=ADMIN)
     with pytest.raises(TopicNotFound):
-        await other.register_consumer("t")
+        await other.register_consumer("t", caller=ADMIN)
     # A producer registration makes the topic again, as it does for any new name.
-    producer_id = await other.register_producer("t")
-    assert (await service.produce("t", producer_id, ["again"])).first == 0
+    producer_id = await other.register_producer("t", caller=ADMIN)
+    assert (await service.produce("t", producer_id, ["again"], caller=ADMIN)).first == 0

@@ -11,6 +11,7 @@ from app.database import create_engine
 from app.domain import Appended
 from app.service import QueueService
 from app.settings import Settings
+from tests.service.helpers import ADMIN
 
 
 async def _stored(engine: AsyncEngine) -> dict[int, str]:
@@ -30,14 +31,14 @@ async def observer(empty_db: Settings) -> AsyncIterator[AsyncEngine]:
 async def test_500_concurrent_produces_answered_after_commit(
     service: QueueService, observer: AsyncEngine
 ) -> None:
-    producers = [await service.register_producer("t") for _ in range(10)]
+    producers = [await service.register_producer("t", caller=ADMIN) for _ in range(10)]
     seen_committed: list[bool] = []
 
     async def client(n: int) -> list[int]:
         offsets = []
         for i in range(50):
             body = f"{n}:{i}"
-            offset = (await service.produce("t", producers[n], [body])).first
+            offset = (await service.produce("t", producers[n], [body], caller=ADMIN)).first
             # Answered means committed: another connection already sees it.
             async with observer.connect() as conn:
                 stored = await conn.scalar(
@@ -55,9 +56,9 @@ async def test_500_concurrent_produces_answered_after_commit(
 
 
 async def test_one_batch_of_gathered_requests_keeps_arrival_order(service: QueueService) -> None:
-    producer_id = await service.register_producer("t")
+    producer_id = await service.register_producer("t", caller=ADMIN)
     results = await asyncio.gather(
-        *(service.produce("t", producer_id, [f"m{i}"]) for i in range(500))
+        *(service.produce("t", producer_id, [f"m{i}"], caller=ADMIN) for i in range(500))
     )
     assert [r.first for r in results] == list(range(500))
 
@@ -92,12 +93,13 @@ async def test_failed_commit_fails_every_request_of_its_batch(
                 )
             )
     try:
-        producer_id = await service.register_producer("t")
+        producer_id = await service.register_producer("t", caller=ADMIN)
         # The first request finds the topic idle and commits alone; the other 49 queue up
         # behind it and are written together, poison included.
         bodies = [f"m{i}" for i in range(49)] + ["poison"]
         results = await asyncio.gather(
-            *(service.produce("t", producer_id, [b]) for b in bodies), return_exceptions=True
+            *(service.produce("t", producer_id, [b], caller=ADMIN) for b in bodies),
+            return_exceptions=True,
         )
     finally:
         async with observer.begin() as conn:
@@ -110,4 +112,4 @@ async def test_failed_commit_fails_every_request_of_its_batch(
     assert all(isinstance(r, Exception) for r in results[1:])
     assert await _stored(observer) == {0: "m0"}
     # The topic is not stuck: the next produce continues right after the stored log.
-    assert (await service.produce("t", producer_id, ["after"])).first == 1
+    assert (await service.produce("t", producer_id, ["after"], caller=ADMIN)).first == 1

@@ -12,6 +12,7 @@ from app.database import create_engine
 from app.service import QueueService
 from app.settings import Settings
 from app.storage import create_repository
+from tests.service.helpers import ADMIN
 
 CONSUMERS = 3
 
@@ -52,25 +53,25 @@ async def check(database_url: str, ops: list[Operation]) -> None:
     service = QueueService.from_settings(create_repository(engine), settings)
     topic = f"prop-{uuid.uuid4().hex[:12]}"
     try:
-        producer_id = await service.register_producer(topic)
-        consumers = [await service.register_consumer(topic) for _ in range(CONSUMERS)]
+        producer_id = await service.register_producer(topic, caller=ADMIN)
+        consumers = [await service.register_consumer(topic, caller=ADMIN) for _ in range(CONSUMERS)]
         log: list[str] = []
         offsets = [0] * CONSUMERS
         for op in ops:
             match op:
                 case Produce(bodies):
-                    stored = await service.produce(topic, producer_id, bodies)
+                    stored = await service.produce(topic, producer_id, bodies, caller=ADMIN)
                     assert stored.first == len(log)
                     log.extend(bodies)
                 case Consume(who, limit):
-                    got = await service.consume(topic, consumers[who], limit)
+                    got = await service.consume(topic, consumers[who], limit, caller=ADMIN)
                     start = offsets[who]
                     assert [(m.offset, m.body) for m in got] == list(
                         enumerate(log[start : start + limit], start)
                     )
                     offsets[who] += len(got)
                 case Size(who):
-                    remaining = await service.remaining(topic, consumers[who])
+                    remaining = await service.remaining(topic, consumers[who], caller=ADMIN)
                     assert remaining == len(log) - offsets[who]
     finally:
         await engine.dispose()

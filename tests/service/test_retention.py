@@ -13,6 +13,7 @@ from app.service.retention import RetentionEnforcer
 from app.settings import Settings
 from app.storage import QueueRepository
 from tests.api.helpers import create_topic, produce, register_consumer, register_producer
+from tests.service.helpers import ADMIN
 
 
 def enforcer(
@@ -28,68 +29,75 @@ def enforcer(
 
 
 async def fill(service: QueueService, topic: str, count: int) -> int:
-    producer_id = await service.register_producer(topic)
+    producer_id = await service.register_producer(topic, caller=ADMIN)
     for i in range(count):
-        await service.produce(topic, producer_id, [f"m{i}"])
+        await service.produce(topic, producer_id, [f"m{i}"], caller=ADMIN)
     return producer_id
 
 
 async def test_message_limit_keeps_the_newest(
     service: QueueService, repository: QueueRepository
 ) -> None:
-    await service.create_topic("capped", Retention(messages=3))
-    behind = await service.register_consumer("capped")
+    await service.create_topic("capped", Retention(messages=3), caller=ADMIN)
+    behind = await service.register_consumer("capped", caller=ADMIN)
     await fill(service, "capped", 10)
-    ahead = await service.register_consumer("capped")
-    assert [m.offset for m in await service.consume("capped", ahead, 9)] == list(range(9))
+    ahead = await service.register_consumer("capped", caller=ADMIN)
+    assert [m.offset for m in await service.consume("capped", ahead, 9, caller=ADMIN)] == list(
+        range(9)
+    )
 
     assert await enforcer(repository).enforce_once() == 7
 
     details = await service.topic_details("capped")
     assert (details.first_offset, details.next_offset) == (7, 10)
-    assert await service.remaining("capped", behind) == 3
-    assert await service.remaining("capped", ahead) == 1
-    assert [(m.offset, m.body) for m in await service.consume("capped", behind, 10)] == [
+    assert await service.remaining("capped", behind, caller=ADMIN) == 3
+    assert await service.remaining("capped", ahead, caller=ADMIN) == 1
+    assert [
+        (m.offset, m.body) for m in await service.consume("capped", behind, 10, caller=ADMIN)
+    ] == [
         (7, "m7"),
         (8, "m8"),
         (9, "m9"),
     ]
-    assert [m.offset for m in await service.consume("capped", ahead, 10)] == [9]
+    assert [m.offset for m in await service.consume("capped", ahead, 10, caller=ADMIN)] == [9]
     assert await enforcer(repository).enforce_once() == 0
 
 
 async def test_deletes_in_batches_until_done(
     service: QueueService, repository: QueueRepository
 ) -> None:
-    await service.create_topic("big", Retention(messages=1))
+    await service.create_topic("big", Retention(messages=1), caller=ADMIN)
     await fill(service, "big", 12)
     assert await enforcer(repository, batch_size=5).enforce_once() == 11
-    consumer = await service.register_consumer("big")
-    assert [m.body for m in await service.consume("big", consumer, 5)] == ["m11"]
+    consumer = await service.register_consumer("big", caller=ADMIN)
+    assert [m.body for m in await service.consume("big", consumer, 5, caller=ADMIN)] == ["m11"]
 
 
 async def test_age_limit_cuts_at_the_first_young_message(
     service: QueueService, repository: QueueRepository
 ) -> None:
-    await service.create_topic("aged", Retention(ms=60_000))
+    await service.create_topic("aged", Retention(ms=60_000), caller=ADMIN)
     producer_id = await fill(service, "aged", 2)
     boundary = datetime.now(UTC)
     for body in ("young0", "young1"):
-        await service.produce("aged", producer_id, [body])
-    consumer = await service.register_consumer("aged")
+        await service.produce("aged", producer_id, [body], caller=ADMIN)
+    consumer = await service.register_consumer("aged", caller=ADMIN)
 
     # A minute after the boundary, only what was produced after it is young enough.
     later = boundary + timedelta(milliseconds=60_000)
     assert await enforcer(repository, at=later).enforce_once() == 2
-    assert [m.body for m in await service.consume("aged", consumer, 10)] == ["young0", "young1"]
+    assert [m.body for m in await service.consume("aged", consumer, 10, caller=ADMIN)] == [
+        "young0",
+        "young1",
+    ]
 
     # Much later everything has expired; the log is empty but offsets carry on.
     assert await enforcer(repository, at=later + timedelta(hours=1)).enforce_once() == 2
-    assert await service.remaining("aged", consumer) == 0
+    assert await service.remaining("aged", consumer, caller=ADMIN) == 0
     details = await service.topic_details("aged")
     assert (details.first_offset, details.next_offset) == (4, 4)
-    assert (await service.produce("aged", producer_id, ["after"])).first == 4
-    assert [m.body for m in await service.consume("aged", consumer, 10)] == ["after"]
+    assert (await service.produce("aged", producer_id, ["after"], caller=ADMIN)).first == 4
+    assert [m.body for m in await service.consume("aged", consumer, 10, caller=ADMIN)] == ["after"]
 
 
 async def test_topics_without_limits_are_untouched(

@@ -1,0 +1,86 @@
+"""The one place that turns every failure into LogQueue's JSON shape.
+
+Domain errors carry their status, code and headers, so their handler needs no knowledge of
+the classes; what FastAPI and Starlette raise (validation, unknown paths, wrong methods,
+undecodable bodies) is first translated into the matching domain error.
+"""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+
+from app.errors import (
+    InternalError,
+    InvalidRequest,
+    LogQueueError,
+    MethodNotAllowed,
+    NotFound,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def failure_response(exc: LogQueueError) -> JSONResponse:
+    return JSONResponse(exc.body(), status_code=exc.status_code, headers=dict(exc.headers))
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """Keep location, text and type; drop the echoed input, which may be huge (or bytes
+    that are not UTF-8, which cannot even be encoded)."""
+    return [
+        {
+            "loc": [p if isinstance(p, int | str) else str(p) for p in err.get("loc", ())],
+            "msg": str(err.get("msg", "")),
+            "type": str(err.get("type", "")),
+        }
+        for err in exc.errors()
+    ]
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Starlette lists only the first matching route's methods; a path served by several
+    routes (GET and POST /topics) allows all of theirs."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
+
+
+def _framework_error(request: Request, exc: StarletteHTTPException) -> LogQueueError:
+    if exc.status_code == 400:  # FastAPI could not decode the body (not UTF-8 JSON)
+        problem = "the body is not valid UTF-8 JSON"
+        error = {"loc": ["body"], "msg": problem, "type": "json_invalid"}
+        return InvalidRequest(f"Invalid request: {problem}", [error])
+    if exc.status_code == 405:
+        return MethodNotAllowed(_allowed_methods(request), str(exc.detail))
+    if exc.status_code == 404:
+        return NotFound(str(exc.detail))
+    # Nothing in LogQueue raises other framework errors; should one appear, it is a bug.
+    logger.error("unexpected HTTP error %s: %s", exc.status_code, exc.detail)
+    return InternalError()
+
+
+def add_exception_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LogQueueError)
+    async def domain_error(_request: Request, exc: LogQueueError) -> JSONResponse:
+        return failure_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return failure_response(InvalidRequest.for_errors(_validation_errors(exc)))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return failure_response(_framework_error(request, exc))
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error", exc_info=exc)
+        return failure_response(InternalError())
