@@ -1,14 +1,48 @@
 """Engine construction and start-up migrations for both backends."""
 
+import re
 from typing import Any
 
 from alembic.config import Config
 from sqlalchemy import event
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from alembic import command
 from app.settings import Settings
+
+# libpq's multi-host form: scheme://[userinfo@]host:port,host:port[/db][?query]
+_LIBPQ_MULTIHOST = re.compile(
+    r"^(?P<scheme>[^:/?]+://)(?P<userinfo>[^/?]*@)?(?P<hosts>[^@/?]*,[^@/?]*)"
+    r"(?P<path>/[^?]*)?(?:\?(?P<query>.*))?$"
+)
+
+
+def database_url(url: str) -> URL:
+    """The URL as SQLAlchemy's asyncpg dialect reads several hosts: ``@/db?host=h:p&host=h:p``.
+
+    libpq's ``@h1:p1,h2:p2/db`` is what PostgreSQL users (and Patroni's docs) write, but
+    SQLAlchemy cannot parse a comma in the port; it is rewritten into the query form, and
+    asyncpg then tries the hosts in order (``target_session_attrs=read-write``: the primary).
+    """
+    found = _LIBPQ_MULTIHOST.match(url)
+    if found is None:
+        return make_url(url)
+    hosts = [
+        f"host={host}" if ":" in host else f"host={host}:5432" for host in found["hosts"].split(",")
+    ]
+    query = "&".join([*hosts, *([found["query"]] if found["query"] else [])])
+    userinfo = found["userinfo"] or ""
+    return make_url(f"{found['scheme']}{userinfo}{found['path'] or '/'}?{query}")
+
+
+def driver_connect_args(url: str) -> dict[str, Any]:
+    """``asyncpg.connect`` keywords for a PostgreSQL URL, read as the engine's dialect reads
+    them, so a connection made outside the pool goes to the same hosts and to the primary."""
+    parsed = database_url(url)
+    _args, kwargs = parsed.get_dialect()().create_connect_args(parsed)
+    return dict(kwargs)
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -19,18 +53,31 @@ def create_engine(settings: Settings) -> AsyncEngine:
     also keeps a ``:memory:`` database alive for the life of the engine.
     """
     if settings.is_sqlite:
-        engine = create_async_engine(settings.database_url, pool_size=1, max_overflow=0)
+        url = database_url(settings.database_url)
+        engine = create_async_engine(url, pool_size=1, max_overflow=0)
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
         return engine
     # No pre-ping (a round trip per request): a connection lost to a database restart
     # fails one request with 503, and SQLAlchemy then replaces the whole pool.
-    return create_async_engine(
-        settings.database_url,
+    engine = create_async_engine(
+        database_url(settings.database_url),
         pool_size=settings.pool_size,
         max_overflow=settings.max_overflow,
         pool_timeout=settings.pool_timeout,
         connect_args={"timeout": settings.connect_timeout},
     )
+    event.listen(engine.sync_engine, "checkout", _drop_pool_if_closed)
+    return engine
+
+
+def _drop_pool_if_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """A server that went away (a failover, a restart) closed its sockets, and asyncpg
+    has marked the idle connections closed already. Checking that costs no round trip;
+    replacing them at checkout, with every other connection to the same old server,
+    spares a request the 503 that using one would cost, and the new connection goes to
+    whichever host is now the primary."""
+    if dbapi_connection.driver_connection.is_closed():
+        raise InvalidatePoolError("connection closed by the database server")
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:

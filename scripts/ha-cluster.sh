@@ -83,11 +83,15 @@ primary() {
   return 1
 }
 
+# Patroni has recorded a synchronous standby (its /sync key), so a crash of the primary
+# fails over to it; PostgreSQL reporting the standby as sync comes a moment earlier.
 in_sync() {
   local node
-  node="$(primary)" || return 1
-  [ "$(sql "${node}" -c "SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'" \
-    2>/dev/null)" = "1" ]
+  primary >/dev/null || return 1
+  for node in "${NODES[@]}"; do
+    http_ok "http://127.0.0.1:$(api_port "${node}")/sync" && return 0
+  done
+  return 1
 }
 
 write_etcd_config() {

@@ -2,7 +2,9 @@
 
 One dedicated asyncpg connection (not from the pool) listens on the channel the append
 statement notifies. If it drops, it reconnects with backoff and reports a reconnect, since
-notifications sent while it was away are lost.
+notifications sent while it was away are lost. It connects with the engine's hosts and
+``target_session_attrs``, so after a failover it follows the new primary (a standby can
+neither LISTEN nor be notified: every NOTIFY runs on the primary).
 """
 
 import asyncio
@@ -11,16 +13,20 @@ import logging
 from collections.abc import Callable
 
 import asyncpg
-from sqlalchemy.engine import make_url
 
+from app.database import driver_connect_args
 from app.storage.postgres import NOTIFY_CHANNEL
 
 logger = logging.getLogger(__name__)
 
-
-def asyncpg_dsn(database_url: str) -> str:
-    url = make_url(database_url).set(drivername="postgresql")
-    return url.render_as_string(hide_password=False)
+# Down, refused, or only standbys up (no host matches target_session_attrs=read-write).
+_UNREACHABLE = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.TargetServerAttributeNotMatched,
+)
 
 
 class ProduceListener:
@@ -31,7 +37,7 @@ class ProduceListener:
         on_produced: Callable[[int], None],
         on_reconnect: Callable[[], None],
     ) -> None:
-        self._dsn = asyncpg_dsn(database_url)
+        self._connect_args = driver_connect_args(database_url)
         self._own_tag = own_tag
         self._on_produced = on_produced
         self._on_reconnect = on_reconnect
@@ -56,11 +62,11 @@ class ProduceListener:
         delay = 0.1
         while True:
             try:
-                connection = await asyncpg.connect(self._dsn, timeout=5)
-            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+                connection = await asyncpg.connect(**self._connect_args, timeout=5)
+            except _UNREACHABLE as exc:
                 logger.warning("listener cannot connect (%s); retrying in %.1fs", exc, delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                delay = min(delay * 2, 1.0)
                 continue
             delay = 0.1
             try:

@@ -113,10 +113,13 @@ _PG_ADVANCE_AND_READ = """
 """
 
 # asyncpg's own errors for a connection that is gone or refused (seen on the raw hot paths).
+# InternalClientError: a connection cut mid-operation is left unusable ("cannot switch to
+# state 12; another operation is in progress"), as a failover leaves some.
 _DRIVER_CONNECTION_ERRORS = (
     OSError,
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.CannotConnectNowError,
 )

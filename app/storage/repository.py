@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 from sqlalchemy import (
     ColumnElement,
     ScalarSelect,
@@ -492,9 +493,16 @@ def unavailable_as_domain_error() -> Iterator[None]:
     except (OSError, OperationalError, InterfaceError, PoolTimeout) as exc:
         raise StorageUnavailable(str(exc).splitlines()[0]) from exc
     except DBAPIError as exc:
-        if exc.connection_invalidated or _restarting(exc):
+        if exc.connection_invalidated or _restarting(exc) or _no_primary(exc):
             raise StorageUnavailable(str(exc).splitlines()[0]) from exc
         raise
+
+
+def _no_primary(exc: DBAPIError) -> bool:
+    """Every host answered but none is a primary (``target_session_attrs=read-write`` on a
+    multi-host URL): a failover is under way and the next connection may find the new one."""
+    cause = getattr(exc.orig, "__cause__", None)
+    return isinstance(cause, asyncpg.TargetServerAttributeNotMatched)
 
 
 def _restarting(exc: DBAPIError) -> bool:

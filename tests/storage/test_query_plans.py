@@ -7,14 +7,14 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from app.storage.listener import asyncpg_dsn
+from app.database import driver_connect_args
 from app.storage.postgres import _PG_ADVANCE_AND_READ, _PG_APPEND
 
 pytestmark = pytest.mark.postgres_only
 
 
 async def generic_plan(database_url: str, statement: str, *args: object) -> str:
-    connection = await asyncpg.connect(asyncpg_dsn(database_url))
+    connection = await asyncpg.connect(**driver_connect_args(database_url))
     try:
         await connection.execute("SET plan_cache_mode = force_generic_plan")
         await connection.execute(f"PREPARE probe AS {statement}")
@@ -43,7 +43,7 @@ def _literal(value: object) -> str:
 async def long_log(database_url: str) -> AsyncIterator[int]:
     """A topic of 300,000 messages, with statistics that say so (plans depend on them)."""
     topic_id = 987_654_321
-    connection = await asyncpg.connect(asyncpg_dsn(database_url))
+    connection = await asyncpg.connect(**driver_connect_args(database_url))
     try:
         await connection.execute(
             'INSERT INTO messages (topic_id, "offset", body, produced_at, producer_id) '
