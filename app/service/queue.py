@@ -188,8 +188,7 @@ class QueueService:
         With a ``sequence``, a repeat of the producer's last sequence is answered with the
         original offsets and stores nothing, so clients can retry safely.
         """
-        if len(bodies) > self._max_batch:
-            raise BatchTooLarge(len(bodies), self._max_batch)
+        self.check_batch_size(len(bodies))
         for body in bodies:
             size = len(body.encode())
             if size > self._max_message_bytes:
@@ -202,6 +201,10 @@ class QueueService:
         if result.outcome == "out_of_order" and sequence is not None:
             raise SequenceConflict(producer_id, sequence, result.expected)
         return Appended(result.first, result.count, result.outcome == "duplicate")
+
+    def check_batch_size(self, count: int) -> None:
+        if count > self._max_batch:
+            raise BatchTooLarge(count, self._max_batch)
 
     async def consume(
         self,
