@@ -84,8 +84,8 @@ def produce_and_flush(url: str, topic: str, *, count: int, size: int) -> int:
         futures = [producer.produce(topic, message) for _ in range(count)]
         if not producer.flush():
             raise RuntimeError("flush() returned False: the broker did not answer")
-        for future in futures:
-            future.result(timeout=0)
+        if not all(future.result(timeout=0) for future in futures):
+            raise RuntimeError("a produce() future answered False: the broker did not answer")
     return count
 
 
