@@ -22,6 +22,7 @@ SDK = Path("sdk/logqueue_sdk")
 HAND_WRITTEN_PAIRS = {"_primitives.py", "_lifecycle.py"}
 TEST_TWINS = {
     Path("tests/sdk/test_async.py"): Path("tests/sdk/test_sync.py"),
+    Path("tests/sdk/test_pipelining_async.py"): Path("tests/sdk/test_pipelining_sync.py"),
 }
 
 SUBSTITUTIONS = [

@@ -36,6 +36,9 @@ DEFAULT_TIMEOUT = 10.0
 DEFAULT_RETRIES = 5
 DEFAULT_BATCH_SIZE = 100
 DEFAULT_MAX_WAIT = 0.5
+DEFAULT_LINGER = 0.0
+DEFAULT_MAX_BATCH = 1000
+DEFAULT_MAX_QUEUED = 10_000
 FIRST_IDLE_WAIT = 0.05
 MAX_WAIT_MS = 30_000
 
@@ -59,6 +62,12 @@ def auth_headers(api_key: str | None) -> dict[str, str]:
 def require_positive(value: float, name: str) -> float:
     if value <= 0:
         raise ValueError(f"{name} must be positive")
+    return value
+
+
+def require_not_negative(value: float, name: str) -> float:
+    if value < 0:
+        raise ValueError(f"{name} must be 0 or more")
     return value
 
 
@@ -456,6 +465,11 @@ class Sequencer:
     def refused(self, producer_id: int) -> Call:
         """The broker refused the oldest kept call and stored nothing: forget it only."""
         return self._forget(producer_id)
+
+    def put_back(self, producer_id: int, calls: Sequence[Call]) -> None:
+        """Put unnumbered ``calls`` back in front of the kept ones, in order (the halves of a
+        refused batch, tried again to find the message at fault)."""
+        self._kept.setdefault(producer_id, deque()).extendleft(reversed(calls))
 
     def kept(self, producer_id: int | None = None) -> int:
         """How many calls are kept for ``producer_id``, or for all ids."""

@@ -5,10 +5,13 @@ differ in more than spelling, so ``_sync/_primitives.py`` is their hand-written 
 """
 
 import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 Event = asyncio.Event
 Lock = asyncio.Lock
 Condition = asyncio.Condition
+Future = asyncio.Future
 
 
 async def sleep(delay: float) -> None:
@@ -22,3 +25,31 @@ async def wait(event: Event, timeout: float) -> bool:
     except TimeoutError:
         return False
     return True
+
+
+async def wait_for(condition: Condition, predicate: Callable[[], bool], timeout: float) -> bool:
+    """``condition.wait_for(predicate)`` for at most ``timeout`` seconds (the lock held)."""
+    try:
+        await asyncio.wait_for(condition.wait_for(predicate), timeout)
+    except TimeoutError:
+        return predicate()
+    return True
+
+
+def new_future() -> "Future[bool]":
+    """A future of the running loop, resolved by a task."""
+    return asyncio.get_running_loop().create_future()
+
+
+async def result_of(future: "Future[bool]") -> bool:
+    return await future
+
+
+class Background:
+    """Work running beside its caller: a task here, a thread in the threaded twin."""
+
+    def __init__(self, work: Callable[[], Coroutine[Any, Any, None]], name: str) -> None:
+        self._task = asyncio.get_running_loop().create_task(work(), name=name)
+
+    async def join(self) -> None:
+        await self._task

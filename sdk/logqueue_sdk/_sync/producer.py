@@ -1,22 +1,25 @@
 # Generated from sdk/logqueue_sdk/_async/producer.py by scripts/unasync.py; edit that file.
-"""A producer: numbered, retried sends to any number of topics."""
+"""A producer: messages queued from any number of callers, coalesced by a background sender
+into numbered batch produces, retried until the broker answers."""
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from logqueue_sdk import _base
 from logqueue_sdk._base import (
     DEFAULT_BROKER,
+    DEFAULT_LINGER,
+    DEFAULT_MAX_BATCH,
+    DEFAULT_MAX_QUEUED,
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
-    Call,
     RetryPolicy,
-    Sequencer,
 )
+from logqueue_sdk._outbox import Entry, Outbox
 from logqueue_sdk.errors import BrokerUnavailable, LogQueueError, Stopped
 
 from ._lifecycle import Lifecycle
-from ._primitives import Event, Lock
+from ._primitives import Background, Condition, Event, Future, new_future, result_of, wait_for
 from .client import Client
 from .gate import Gate
 from .registrations import Registrations
@@ -29,10 +32,17 @@ class Producer(Lifecycle):
 
     It registers on the listed ``topics`` (creating them if needed) when started: the
     threaded ``Producer(topics=["topic1"], broker="localhost:8000")`` in its constructor,
-    the asyncio one on ``start()`` or ``with`` (or first use). Sends carry a sequence
-    number per producer id, so the broker recognises a repeat: a send that got no answer is
-    retried, and if the retries run out it is kept and sent again before the next message
-    to that topic. Either way it is stored exactly once; never send it again yourself.
+    the asyncio one on ``start()`` or as a context manager (or on first use).
+
+    Every message goes through a queue to one background sender, which coalesces what has
+    queued (waiting up to ``linger`` seconds for more, at most ``max_batch`` messages) into
+    one batch produce per producer id, so concurrent ``send()`` calls and ``produce()`` in a
+    loop share requests. Each request carries the producer id's next sequence number, so the
+    broker recognises a repeat: a request that got no answer is retried with the same
+    number, and if the retries run out it is kept and sent again before the next one for
+    that topic. Either way it is stored exactly once and in order; never send it yourself
+    again. At most ``max_queued`` messages wait for the broker: ``produce()`` and ``send()``
+    block until there is room.
     """
 
     def __init__(
@@ -43,15 +53,23 @@ class Producer(Lifecycle):
         api_key: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         retries: int | RetryPolicy = DEFAULT_RETRIES,
+        linger: float = DEFAULT_LINGER,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        max_queued: int = DEFAULT_MAX_QUEUED,
     ) -> None:
+        self._linger = _base.require_not_negative(linger, "linger")
+        self._outbox: Outbox[Future[bool]] = Outbox(max_batch, max_queued)
         self.client = Client(broker, api_key=api_key, timeout=timeout, retries=retries)
         self._topics = list(topics or ())
         self._registrations = Registrations(self.client, "producer", {})
         self._gate = Gate("producer")
         self._stopped = Event()
         self._reachable = True
-        self._sequencer = Sequencer()
-        self._send_locks: dict[int, Lock] = {}
+        self._changed = Condition()
+        self._closing = False
+        self._rounds_asked = 0
+        self._rounds_done = 0
+        self._sender: Background | None = None
         self._begin()
 
     @property
@@ -72,9 +90,19 @@ class Producer(Lifecycle):
         """False once stopped, or while the broker was unreachable on the last attempt."""
         return self._reachable and not self._stopped.is_set()
 
+    def produce(self, topic: str, message: str | bytes) -> Future[bool]:
+        """Queue one message and return at once (once there is room) a future of what
+        ``send()`` would return: True once committed, False if stopped or not confirmed
+        (kept and sent again, as for ``send()``); a refusal is its exception.
+
+        Messages of one producer are stored in the order they were queued. Call ``flush()``
+        (or ``stop()``) to wait for all of them.
+        """
+        return self._queue(topic, [_base.message_text(message)])
+
     def send(self, topic: str, message: str | bytes) -> bool:
         """Append one message; True once the broker has committed it (and every message
-        kept for this topic before it).
+        queued for this topic before it).
 
         False if the producer is stopped, or if the broker gave no answer within the retries:
         then ``can_send()`` turns False and the message is kept, to be sent again (with its
@@ -83,8 +111,7 @@ class Producer(Lifecycle):
         empty, ...) raise ``LogQueueError`` and store nothing; ``BrokerUnavailable`` is raised
         when a first send to a new topic cannot register (nothing was sent).
         """
-        text = _base.message_text(message)
-        return self._deliver(topic, lambda pid: _base.produce_call(topic, pid, text))
+        return result_of(self.produce(topic, message))
 
     def send_batch(self, topic: str, messages: Iterable[str | bytes]) -> bool:
         """Append several messages in order, in one request: all or none are stored.
@@ -92,83 +119,169 @@ class Producer(Lifecycle):
         texts = [_base.message_text(message) for message in messages]
         if not texts:
             return True
-        return self._deliver(topic, lambda pid: _base.produce_batch_call(topic, pid, texts))
+        return result_of(self._queue(topic, texts))
 
     def flush(self) -> bool:
-        """Send the messages kept after sends that returned False; True once none is left.
-
-        Call it before ``stop()`` when the last sends may have failed: ``stop()`` drops them.
-        """
-        return self._attempt(self._drain_all, "kept messages")
+        """Wait until everything queued is answered, and send again what was kept after
+        sends that returned False; True once nothing is kept."""
+        with self._changed:
+            if self._closing:
+                return not self._outbox.kept()
+            self._rounds_asked += 1
+            round_ = self._rounds_asked
+            self._start_sender()
+            self._changed.notify_all()
+            self._changed.wait_for(lambda: self._rounds_done >= round_)
+            return not self._outbox.kept()
 
     def stop(self) -> None:
-        """Refuse new sends, wait for the ones in flight, then close the connection pool."""
+        """Refuse new messages, send what is queued (one attempt each: retry waits are cut
+        short), then close the connection pool. What is kept after sends that returned False
+        is dropped, with a warning: call ``flush()`` first to send it again, and to wait out
+        a broker restart."""
+        with self._changed:
+            self._closing = True
+            self._changed.notify_all()
         self._stopped.set()
+        if self._sender is not None:
+            self._sender.join()
         self._gate.close()
         self.client.close()
-        if kept := self._sequencer.kept():
-            logger.warning("stopped with %d unconfirmed send(s) kept and not delivered", kept)
+        if kept := self._outbox.kept():
+            logger.warning("stopped with %d unconfirmed message(s) not delivered", kept)
 
     def _register_listed(self) -> None:
         for topic in self._topics:
             with self._gate.open():
                 self._registrations.id_for(topic, self._stopped)
 
-    def _deliver(self, topic: str, call_for: Callable[[int], Call]) -> bool:
-        try:
-            with self._gate.open():
-                producer_id = self._registrations.id_for(topic, self._stopped)
-        except Stopped:
-            return False
-        except BrokerUnavailable:
-            self._reachable = False
-            raise
-        call = call_for(producer_id)
-        return self._attempt(lambda: self._produce(producer_id, call), f"message to {topic!r}")
+    def _queue(self, topic: str, texts: list[str]) -> Future[bool]:
+        done = new_future()
+        producer_id = self._registrations.ids.get(topic)
+        if producer_id is None:
+            try:
+                with self._gate.open():
+                    producer_id = self._registrations.id_for(topic, self._stopped)
+            except Stopped:
+                done.set_result(False)
+                return done
+            except BrokerUnavailable:
+                self._reachable = False
+                raise
+        with self._changed:
+            while not self._closing and not self._outbox.has_room(len(texts)):
+                self._wait_for_room(len(texts))
+            if self._closing:
+                done.set_result(False)
+            else:
+                self._outbox.add(producer_id, Entry(topic, texts, done))
+                self._start_sender()
+                self._changed.notify_all()
+        return done
 
-    def _attempt(self, work: Callable[[], None], what: str) -> bool:
-        """Run ``work`` (sends of kept calls); False when stopped or the broker is unreachable."""
-        try:
-            with self._gate.open():
-                work()
-        except Stopped:
-            return False
-        except BrokerUnavailable as exc:
-            self._reachable = False
-            logger.warning("%s not confirmed, kept to send again: %s", what, exc.message)
-            return False
-        self._reachable = True
-        return True
+    def _wait_for_room(self, count: int) -> None:
+        """Full: wait for room, asking the sender to send again what it keeps (while the
+        broker is unreachable, room comes only from there)."""
+        self._rounds_asked += 1
+        round_ = self._rounds_asked
+        self._changed.notify_all()
+        self._changed.wait_for(
+            lambda: self._outbox.has_room(count) or self._rounds_done >= round_ or self._closing
+        )
 
-    def _send_lock(self, producer_id: int) -> Lock:
-        """One lock per producer id: its produces must reach the broker one at a time, in
-        order, or their sequences would arrive out of order (409)."""
-        return self._send_locks.setdefault(producer_id, Lock())
+    def _start_sender(self) -> None:
+        if self._sender is None:
+            self._sender = Background(self._send_all, "logqueue-producer-sender")
 
-    def _produce(self, producer_id: int, call: Call) -> None:
-        with self._send_lock(producer_id):
-            self._sequencer.keep(producer_id, call)
-            self._drain(producer_id, call)
-
-    def _drain_all(self) -> None:
-        for producer_id in self._sequencer.holding():
-            with self._send_lock(producer_id):
+    def _send_all(self) -> None:
+        """The background sender: takes queued messages (each id in turn) or, when asked,
+        the kept calls of every id, and sends them until ``stop()``."""
+        while (work := self._next_work()) is not None:
+            producer_ids, round_ = work
+            for producer_id in producer_ids:
                 self._drain(producer_id)
+            if round_:
+                with self._changed:
+                    self._rounds_done = round_
+                    self._changed.notify_all()
+        with self._changed:
+            self._rounds_done = self._rounds_asked  # nobody waits on a sender that has ended
+            self._changed.notify_all()
 
-    def _drain(self, producer_id: int, own: Call | None = None) -> None:
-        """Send the id's kept calls, oldest first, until none is left or one gets no answer.
+    def _next_work(self) -> tuple[list[int], int] | None:
+        """The ids to send for next, with the round of ``flush()`` it completes (0 for none);
+        None once stopped and everything has had its attempt."""
+        with self._changed:
+            self._changed.wait_for(self._has_work)
+            if self._outbox.waiting:
+                if self._linger:
+                    wait_for(self._changed, self._hurried, self._linger)
+                return [self._outbox.take()], 0
+            if self._rounds_done < self._rounds_asked:
+                return self._outbox.holding(), self._rounds_asked
+            return None
 
-        A refusal of ``own`` is the caller's to handle; one of an older kept call (its sender
-        was already told False) can only be logged.
-        """
-        while (call := self._sequencer.first(producer_id)) is not None:
+    def _has_work(self) -> bool:
+        return (
+            bool(self._outbox.waiting) or self._rounds_done < self._rounds_asked or (self._closing)
+        )
+
+    def _hurried(self) -> bool:
+        """Lingering ends early: a full batch waits, or someone waits for everything."""
+        return (
+            self._outbox.waiting >= self._outbox.max_batch
+            or self._closing
+            or self._rounds_done < self._rounds_asked
+        )
+
+    def _drain(self, producer_id: int) -> None:
+        """Send the id's taken calls, oldest first, until none is left or one gets no answer."""
+        while True:
+            with self._changed:
+                call = self._outbox.first(producer_id)
+            if call is None:
+                return
             try:
                 self.client._request(call, self._stopped)
-            except (BrokerUnavailable, Stopped):
-                raise
+            except (BrokerUnavailable, Stopped) as exc:
+                self._unanswered(producer_id, exc)
+                return
             except LogQueueError as exc:
-                if self._sequencer.refused(producer_id) is own:
-                    raise
-                logger.warning("a kept message was refused and dropped: %s", exc.message)
+                with self._changed:
+                    refused = self._outbox.refused(producer_id, exc.status_code)
+                    self._changed.notify_all()
+                _refuse(refused, exc)
             else:
-                self._sequencer.confirmed(producer_id)
+                with self._changed:
+                    confirmed = self._outbox.confirmed(producer_id)
+                    self._changed.notify_all()
+                self._reachable = True
+                for entry in confirmed:
+                    _resolve(entry, True)
+
+    def _unanswered(self, producer_id: int, error: LogQueueError) -> None:
+        """No answer within the retries (or stopped): the calls stay kept; their senders
+        hear False."""
+        self._reachable = False
+        with self._changed:
+            unconfirmed = self._outbox.unconfirmed(producer_id)
+        logger.warning(
+            "%d message(s) not confirmed, kept to send again: %s",
+            sum(len(entry.texts) for entry in unconfirmed),
+            error.message,
+        )
+        for entry in unconfirmed:
+            _resolve(entry, False)
+
+
+def _resolve(entry: Entry[Future[bool]], result: bool) -> None:
+    if not entry.waiter.done():
+        entry.waiter.set_result(result)
+
+
+def _refuse(entries: list[Entry[Future[bool]]], error: LogQueueError) -> None:
+    for entry in entries:
+        if entry.waiter.done():
+            logger.warning("a kept message was refused and dropped: %s", error.message)
+        else:
+            entry.waiter.set_exception(error)

@@ -1,0 +1,108 @@
+"""The producer's outbox, without I/O: coalescing, numbering, splitting a refused batch."""
+
+import pytest
+
+from logqueue_sdk._outbox import Entry, Outbox
+
+
+def _entry(*texts: str, topic: str = "t") -> Entry[str]:
+    return Entry(topic, list(texts), waiter="+".join(texts))
+
+
+def _body(outbox: Outbox[str], producer_id: int) -> tuple[int, list[str]] | None:
+    call = outbox.first(producer_id)
+    if call is None:
+        return None
+    assert call.json is not None
+    return call.json["sequence"], call.json.get("messages", [call.json.get("message")])
+
+
+def test_take_coalesces_up_to_max_batch_without_splitting_an_entry() -> None:
+    outbox: Outbox[str] = Outbox(max_batch=4, max_queued=100)
+    for entry in [_entry("a"), _entry("b", "c"), _entry("d", "e"), _entry("f")]:
+        outbox.add(1, entry)
+    assert (outbox.queued, outbox.waiting) == (6, 6)
+    assert outbox.take() == 1
+    assert _body(outbox, 1) == (0, ["a", "b", "c"])
+    assert (outbox.queued, outbox.waiting) == (6, 3)
+    assert [e.waiter for e in outbox.confirmed(1)] == ["a", "b+c"]
+    assert outbox.take() == 1
+    assert _body(outbox, 1) == (1, ["d", "e", "f"])
+    assert outbox.queued == 3 and outbox.waiting == 0
+
+
+def test_a_single_message_goes_as_a_single_produce() -> None:
+    outbox: Outbox[str] = Outbox(max_batch=10, max_queued=10)
+    outbox.add(1, _entry("only"))
+    outbox.take()
+    call = outbox.first(1)
+    assert call is not None and call.json == {
+        "topic": "t",
+        "producer_id": 1,
+        "message": "only",
+        "sequence": 0,
+    }
+
+
+def test_producer_ids_take_turns() -> None:
+    outbox: Outbox[str] = Outbox(max_batch=1, max_queued=100)
+    for text in "abc":
+        outbox.add(1, _entry(text))
+    outbox.add(2, _entry("x", topic="u"))
+    assert [outbox.take() for _ in range(4)] == [1, 2, 1, 1]
+
+
+def test_unanswered_calls_stay_ahead_of_newer_ones() -> None:
+    outbox: Outbox[str] = Outbox(max_batch=10, max_queued=100)
+    outbox.add(1, _entry("a"))
+    outbox.take()
+    outbox.add(1, _entry("b"))
+    outbox.take()
+    assert outbox.holding() == [1] and outbox.kept() == 2
+    assert [e.waiter for e in outbox.unconfirmed(1)] == ["a", "b"]
+    assert _body(outbox, 1) == (0, ["a"]), "the same call, the same number, on every attempt"
+    outbox.confirmed(1)
+    assert _body(outbox, 1) == (1, ["b"])
+
+
+def test_a_batch_refused_for_its_content_is_split_to_find_the_entry_at_fault() -> None:
+    outbox: Outbox[str] = Outbox(max_batch=10, max_queued=100)
+    for text in ["a", "", "b"]:
+        outbox.add(1, _entry(text))
+    outbox.take()
+    assert outbox.refused(1, 422) == []
+    assert _body(outbox, 1) == (0, ["a"])
+    outbox.confirmed(1)
+    assert _body(outbox, 1) == (1, ["", "b"])
+    assert outbox.refused(1, 422) == []
+    assert [e.waiter for e in outbox.refused(1, 422)] == [""]
+    assert _body(outbox, 1) == (1, ["b"]), "a refusal does not use up the number"
+    outbox.confirmed(1)
+    assert outbox.queued == 0 and outbox.holding() == []
+
+
+def test_other_refusals_fail_the_whole_batch() -> None:
+    outbox: Outbox[str] = Outbox(max_batch=10, max_queued=100)
+    outbox.add(1, _entry("a"))
+    outbox.add(1, _entry("b"))
+    outbox.take()
+    assert [e.waiter for e in outbox.refused(1, 404)] == ["a", "b"]
+    assert outbox.queued == 0
+
+
+def test_room_is_bounded_by_max_queued() -> None:
+    outbox: Outbox[str] = Outbox(max_batch=10, max_queued=3)
+    assert outbox.has_room(5), "an empty outbox takes anything, or a big batch never fits"
+    outbox.add(1, _entry("a", "b"))
+    assert outbox.has_room(1) and not outbox.has_room(2)
+    outbox.take()
+    assert not outbox.has_room(2), "taken but unconfirmed messages still count"
+    outbox.confirmed(1)
+    assert outbox.has_room(3)
+
+
+def test_limits_are_checked() -> None:
+    with pytest.raises(ValueError, match="max_batch"):
+        Outbox(max_batch=0, max_queued=1)
+    with pytest.raises(ValueError, match="max_queued"):
+        Outbox(max_batch=1, max_queued=0)

@@ -1,0 +1,113 @@
+"""The pipelining producer against a real server, written once for both flavours:
+``test_pipelining_async.py`` is the source, ``scripts/unasync.py`` generates
+``test_pipelining_sync.py``. Many threads or tasks on one producer are in
+``test_pipelining_concurrency.py``.
+
+The lossy relay in front of the server shows each request the producer made.
+"""
+
+import pytest
+
+from logqueue_sdk import AsyncConsumer, AsyncProducer, InvalidRequest, RetryPolicy
+from tests.sdk.lossy_proxy import LossyProxy
+
+PATIENT = RetryPolicy(retries=20, backoff=0.05, max_backoff=0.2)
+LONG = 60.0
+"""A linger no test waits out: batches leave when full, or when flush() or stop() hurry them."""
+
+
+async def _stored(broker: str, topic: str) -> list[tuple[int, str]]:
+    async with AsyncConsumer(broker, [topic]) as consumer:
+        found = []
+        while (message := await consumer.dequeue(topic)) is not None:
+            found.append((message.offset, message.body))
+        return found
+
+
+def _requests(proxy: LossyProxy) -> list[tuple[int, list[str]]]:
+    """(sequence, messages) of each produce the relay saw, in order."""
+    return [
+        (body["sequence"], body.get("messages", [body.get("message")])) for body in proxy.produces
+    ]
+
+
+async def test_produce_returns_futures_and_flush_waits_for_them(broker: str, topic: str) -> None:
+    async with AsyncProducer(broker, [topic]) as producer:
+        futures = [await producer.produce(topic, f"m{i}") for i in range(300)]
+        assert await producer.flush() is True
+        assert all(future.done() and future.result() is True for future in futures)
+    assert await _stored(broker, topic) == [(i, f"m{i}") for i in range(300)]
+
+
+async def test_send_returns_once_committed(broker: str, topic: str) -> None:
+    async with AsyncProducer(broker, [topic]) as producer:
+        assert await producer.send(topic, "now") is True
+        assert await _stored(broker, topic) == [(0, "now")]
+
+
+async def test_queued_messages_leave_in_full_batches(broker: str, topic: str) -> None:
+    with LossyProxy(broker, lose=0) as proxy:
+        async with AsyncProducer(proxy.url, [topic], linger=LONG, max_batch=100) as producer:
+            futures = [await producer.produce(topic, f"m{i}") for i in range(250)]
+            assert await producer.flush() is True
+        assert all(future.result() is True for future in futures)
+        requests = _requests(proxy)
+    assert [(sequence, len(messages)) for sequence, messages in requests] == [
+        (0, 100),
+        (1, 100),
+        (2, 50),
+    ]
+    assert [m for _, messages in requests for m in messages] == [f"m{i}" for i in range(250)]
+    assert await _stored(broker, topic) == [(i, f"m{i}") for i in range(250)]
+
+
+async def test_a_batch_without_an_answer_is_retried_with_its_sequence(
+    broker: str, topic: str
+) -> None:
+    with LossyProxy(broker, lose=1) as proxy:
+        async with AsyncProducer(
+            proxy.url, [topic], timeout=1.0, retries=PATIENT, linger=LONG, max_batch=20
+        ) as producer:
+            futures = [await producer.produce(topic, f"m{i}") for i in range(40)]
+            assert await producer.flush() is True
+        assert all(future.result() is True for future in futures)
+        assert proxy.lost[0].json()["offsets"] == [0, 19], "the first and last offset"
+        requests = _requests(proxy)
+    expected = [f"m{i}" for i in range(20)]
+    assert requests[:2] == [(0, expected), (0, expected)], "the same batch, the same sequence"
+    assert [sequence for sequence, _ in requests[2:]] == [1]
+    assert await _stored(broker, topic) == [(i, f"m{i}") for i in range(40)]
+
+
+async def test_a_refused_message_fails_alone(broker: str, topic: str) -> None:
+    with LossyProxy(broker, lose=0) as proxy:
+        async with AsyncProducer(proxy.url, [topic], linger=LONG, max_batch=3) as producer:
+            first = await producer.produce(topic, "a")
+            empty = await producer.produce(topic, "")
+            last = await producer.produce(topic, "b")
+            assert await producer.flush() is True
+        assert first.result() is True and last.result() is True
+        with pytest.raises(InvalidRequest) as refused:
+            empty.result()
+        assert refused.value.status_code == 422
+        assert _requests(proxy)[0] == (0, ["a", "", "b"]), "the three went as one batch"
+    assert await _stored(broker, topic) == [(0, "a"), (1, "b")]
+
+
+async def test_stop_sends_what_is_queued(broker: str, topic: str) -> None:
+    producer = AsyncProducer(broker, [topic], linger=LONG)
+    futures = [await producer.produce(topic, f"m{i}") for i in range(50)]
+    await producer.stop()
+    assert all(future.result() is True for future in futures)
+    late = await producer.produce(topic, "late")
+    assert late.result() is False
+    assert await _stored(broker, topic) == [(i, f"m{i}") for i in range(50)]
+
+
+async def test_options_are_checked(broker: str) -> None:
+    with pytest.raises(ValueError, match="max_batch"):
+        AsyncProducer(broker, max_batch=0)
+    with pytest.raises(ValueError, match="max_queued"):
+        AsyncProducer(broker, max_queued=0)
+    with pytest.raises(ValueError, match="linger"):
+        AsyncProducer(broker, linger=-1)
