@@ -5,7 +5,7 @@ import asyncio
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench import client, db_ceiling, e2e, server, users
@@ -61,8 +61,7 @@ class UserFigures:
     async_sends: Run
     send_batch: Run
     drain: Run
-    produce_flush: Run | None = None
-    missing: dict[str, str] = field(default_factory=dict)
+    produce_flush: Run
 
 
 @dataclass
@@ -216,14 +215,11 @@ def _users(plan: Plan, real: Server) -> UserFigures:
             ),
         ),
         drain=_drain(plan, real, run),
-    )
-    if users.has_pipelining():
-        figures.produce_flush = run(
+        produce_flush=run(
             f"SDK produce() + flush() of {plan.sdk_messages:,}",
             lambda: users.produce_and_flush(url, "u-pipeline", count=plan.sdk_messages, size=size),
-        )
-    else:
-        figures.missing["produce_flush"] = "n/a (this SDK has no Producer.produce)"
+        ),
+    )
     return figures
 
 

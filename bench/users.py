@@ -72,11 +72,6 @@ def concurrent_async_sends(url: str, topic: str, *, tasks: int, seconds: float, 
     return asyncio.run(run())
 
 
-def has_pipelining() -> bool:
-    """Whether this SDK has the pipelining ``produce()`` (issue 11, item 2)."""
-    return callable(getattr(Producer, "produce", None))
-
-
 def produce_and_flush(url: str, topic: str, *, count: int, size: int) -> int:
     """``produce()`` ``count`` messages from one thread without waiting, then ``flush()``."""
     message = "x" * size
