@@ -13,9 +13,12 @@ from logqueue_sdk._base import Call, Sequencer, produce_batch_call, produce_call
 
 Waiter = TypeVar("Waiter")
 
-SPLIT_ON = frozenset({413, 422})
-"""Refusals of a request's content (too large, malformed): a coalesced batch refused with
-one of these is split, so one bad message does not fail the sends queued beside it."""
+SPLIT_ON = frozenset(
+    {"invalid_request", "message_too_large", "batch_too_large", "request_too_large"}
+)
+"""The broker's codes for refusals of a request's content (malformed, too large): a coalesced
+batch refused with one of these is split, so one bad message does not fail the sends queued
+beside it."""
 
 
 @dataclass(frozen=True)
@@ -90,13 +93,13 @@ class Outbox(Generic[Waiter]):
         self._sequencer.confirmed(producer_id)
         return self._forget(producer_id)
 
-    def refused(self, producer_id: int, status_code: int | None) -> list[Entry[Waiter]]:
+    def refused(self, producer_id: int, code: str | None) -> list[Entry[Waiter]]:
         """The broker refused the oldest taken call and stored nothing. A coalesced batch
         refused for its content is split in two and retried (with the same sequence) to find
         the entry at fault: nothing to tell yet. Otherwise its entries, to be told why."""
         self._sequencer.refused(producer_id)
         entries = self._taken[producer_id].popleft()
-        if len(entries) == 1 or status_code not in SPLIT_ON:
+        if len(entries) == 1 or code not in SPLIT_ON:
             self.queued -= sum(len(e.texts) for e in entries)
             return entries
         half = len(entries) // 2

@@ -70,12 +70,12 @@ def test_a_batch_refused_for_its_content_is_split_to_find_the_entry_at_fault() -
     for text in ["a", "", "b"]:
         outbox.add(1, _entry(text))
     outbox.take()
-    assert outbox.refused(1, 422) == []
+    assert outbox.refused(1, "invalid_request") == []
     assert _body(outbox, 1) == (0, ["a"])
     outbox.confirmed(1)
     assert _body(outbox, 1) == (1, ["", "b"])
-    assert outbox.refused(1, 422) == []
-    assert [e.waiter for e in outbox.refused(1, 422)] == [""]
+    assert outbox.refused(1, "invalid_request") == []
+    assert [e.waiter for e in outbox.refused(1, "invalid_request")] == [""]
     assert _body(outbox, 1) == (1, ["b"]), "a refusal does not use up the number"
     outbox.confirmed(1)
     assert outbox.queued == 0 and outbox.holding() == []
@@ -86,7 +86,7 @@ def test_other_refusals_fail_the_whole_batch() -> None:
     outbox.add(1, _entry("a"))
     outbox.add(1, _entry("b"))
     outbox.take()
-    assert [e.waiter for e in outbox.refused(1, 404)] == ["a", "b"]
+    assert [e.waiter for e in outbox.refused(1, "producer_not_found")] == ["a", "b"]
     assert outbox.queued == 0
 
 

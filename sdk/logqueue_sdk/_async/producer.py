@@ -247,7 +247,7 @@ class AsyncProducer(Lifecycle):
                 return
             except LogQueueError as exc:
                 async with self._changed:
-                    refused = self._outbox.refused(producer_id, exc.status_code)
+                    refused = self._outbox.refused(producer_id, exc.code)
                     self._changed.notify_all()
                 _refuse(refused, exc)
             else:

@@ -248,7 +248,7 @@ class Producer(Lifecycle):
                 return
             except LogQueueError as exc:
                 with self._changed:
-                    refused = self._outbox.refused(producer_id, exc.status_code)
+                    refused = self._outbox.refused(producer_id, exc.code)
                     self._changed.notify_all()
                 _refuse(refused, exc)
             else:
