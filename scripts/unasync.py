@@ -20,10 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SDK = Path("sdk/logqueue_sdk")
 HAND_WRITTEN_PAIRS = {"_primitives.py", "_lifecycle.py"}
-TEST_TWINS = {
-    Path("tests/sdk/test_async.py"): Path("tests/sdk/test_sync.py"),
-    Path("tests/sdk/test_pipelining_async.py"): Path("tests/sdk/test_pipelining_sync.py"),
-}
+TESTS = Path("tests/sdk")
+"""Where the twin tests are: ``test_async.py`` and every ``test_<what>_async.py`` are written
+by hand, and ``test_sync.py`` / ``test_<what>_sync.py`` generated from them."""
 
 SUBSTITUTIONS = [
     (r"\basync def\b", "def"),
@@ -53,7 +52,9 @@ def pairs() -> list[tuple[Path, Path]]:
         for path in sources
         if path.name not in HAND_WRITTEN_PAIRS
     ]
-    return found + sorted(TEST_TWINS.items())
+    tests = sorted([ROOT / TESTS / "test_async.py", *(ROOT / TESTS).glob("test_*_async.py")])
+    twins = [(TESTS / p.name, TESTS / (p.name.removesuffix("async.py") + "sync.py")) for p in tests]
+    return found + twins
 
 
 def unasync_line(line: str) -> str:
