@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from bench.users import has_pipelining
 from tests.conftest import drop_pg_database
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -62,8 +61,6 @@ def test_quick_bench_measures_every_figure(bench_database: str, tmp_path: Path) 
     for expected in EXPECTED_FIGURES + _anchor_figures():
         assert any(f.startswith(expected) for f in figures), (expected, figures)
     for row in rows:
-        if not has_pipelining() and row.startswith("| SDK produce() + flush()"):
-            continue  # issue 11 item 2 is not on this branch yet: the row says n/a
         if "skipped: " in row:
             continue  # an anchor without its binary; _anchor_figures checked which
         for failure in ("n/a", "not measured", "non-2xx", "socket errors", "received"):
