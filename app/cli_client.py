@@ -149,10 +149,7 @@ def tail(
     api_key: ApiKey = None,
 ) -> None:
     """Print TOPIC's messages as they are produced, until Ctrl-C; moves no consumer."""
-    if start not in ("earliest", "latest") and not start.isdigit():
-        typer.echo("error: --from takes 'earliest', 'latest' or an offset", err=True)
-        raise typer.Exit(2)
-    where: StreamStart = int(start) if start.isdigit() else start  # type: ignore[assignment]
+    where = _stream_start(start)
     with _reported(), Client(broker, api_key=api_key) as client:
         try:
             for received in client.stream(topic, start=where):
@@ -172,3 +169,15 @@ def _line_batches(fd: int) -> Iterator[list[bytes]]:
             yield kept[start : start + BATCH]
     if last := pending.rstrip(b"\r"):
         yield [last]
+
+
+def _stream_start(start: str) -> StreamStart:
+    """``--from`` as the SDK takes it; anything else is a usage error (exit 2)."""
+    if start.isdigit():
+        return int(start)
+    if start == "earliest":
+        return "earliest"
+    if start == "latest":
+        return "latest"
+    typer.echo("error: --from takes 'earliest', 'latest' or an offset", err=True)
+    raise typer.Exit(2)

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
+from sqlalchemy.pool import QueuePool
 
 from app import __version__
 from app.api import consumer, metrics, producer, status, stream, topics
@@ -53,7 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_bytes=STREAM_BATCH_BYTES,
             keepalive_s=settings.stream_keepalive_s,
         )
-        telemetry.watch_pool(engine.pool.checkedout)  # type: ignore[attr-defined]
+        if isinstance(engine.pool, QueuePool):  # both backends' pools; only these count
+            telemetry.watch_pool(engine.pool.checkedout)
         telemetry.watch_long_poll_waiters(lambda: service.wakeups.waiting)
         listener = None
         if not settings.is_sqlite:  # SQLite serves one process: in-process wake-ups suffice

@@ -123,7 +123,10 @@ class ProduceRequest(Request):
 
     @property
     def bodies(self) -> list[str]:
-        return self.messages if self.messages is not None else [self.message]  # type: ignore[list-item]
+        if self.message is not None:
+            return [self.message]
+        assert self.messages is not None  # exactly one of the two: _exactly_one_payload
+        return self.messages
 
 
 class ConsumerRef(Request):

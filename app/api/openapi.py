@@ -80,6 +80,8 @@ def customise_openapi(app: FastAPI, *, max_batch: int, access_control: bool) -> 
             app.openapi_schema = schema
         return app.openapi_schema
 
+    # FastAPI documents replacing the method as the way to customise the schema; mypy
+    # forbids assigning to a method in general.
     app.openapi = openapi  # type: ignore[method-assign]
 
 
