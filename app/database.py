@@ -8,6 +8,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from alembic import command
 from app.settings import Settings
@@ -54,7 +55,10 @@ def create_engine(settings: Settings) -> AsyncEngine:
     """
     if settings.is_sqlite:
         url = database_url(settings.database_url)
-        engine = create_async_engine(url, pool_size=1, max_overflow=0)
+        # Named, because SQLAlchemy would pick a StaticPool (shared, unserialised) for :memory:.
+        engine = create_async_engine(
+            url, poolclass=AsyncAdaptedQueuePool, pool_size=1, max_overflow=0
+        )
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
         return engine
     # No pre-ping (a round trip per request): a connection lost to a database restart

@@ -1,9 +1,13 @@
-"""Database URLs: libpq's multi-host form is read as SQLAlchemy's asyncpg dialect reads hosts."""
+"""Database URLs: libpq's multi-host form is read as SQLAlchemy's asyncpg dialect reads hosts;
+``sqlite+aiosqlite:///:memory:`` is a working throw-away queue, as the README promises."""
 
+import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
 from app.database import database_url, driver_connect_args
+from app.main import create_app
+from app.settings import Settings
 
 QUERY_FORM = (
     "postgresql+asyncpg://logqueue:logqueue@/logqueue"
@@ -52,3 +56,19 @@ def test_host_without_port_gets_postgresqls_and_password_stays_encoded() -> None
 )
 def test_single_host_and_sqlite_urls_are_unchanged(url: str) -> None:
     assert database_url(url) == make_url(url)
+
+
+async def test_in_memory_sqlite_serves_a_whole_round_trip() -> None:
+    app = create_app(Settings(database_url="sqlite+aiosqlite:///:memory:"))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://memory") as http:
+            producer = await http.post("/producer/register", json={"topic": "scratch"})
+            consumer = await http.post("/consumer/register", json={"topic": "scratch"})
+            produce = {"topic": "scratch", "producer_id": producer.json()["producer_id"]}
+            for body in ("one", "two"):
+                sent = await http.post("/producer/produce", json={**produce, "message": body})
+                assert sent.status_code == 200, sent.text
+            read = {"topic": "scratch", "consumer_id": consumer.json()["consumer_id"]}
+            got = await http.get("/consumer/consume", params={**read, "max_messages": 10})
+    assert [m["message"] for m in got.json()["messages"]] == ["one", "two"]
