@@ -11,7 +11,7 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy.pool import QueuePool
 
 from app import __version__
-from app.api import consumer, metrics, producer, status, stream, topics
+from app.api import browse, consumer, metrics, producer, stats, status, stream, topics, ui
 from app.api.auth import get_caller
 from app.api.body_limit import BodySizeLimit
 from app.api.errors import add_exception_handlers
@@ -20,14 +20,17 @@ from app.api.telemetry import RequestTelemetry
 from app.database import create_engine, migrate
 from app.metrics import Metrics
 from app.service import QueueService
+from app.service.browser import LogBrowser
 from app.service.caller import KeyRing
 from app.service.retention import RetentionEnforcer
+from app.service.stats import ThroughputStats
 from app.service.streams import STREAM_BATCH_BYTES, LogStreams
 from app.settings import Settings
 from app.shutdown import on_exit_signal
 from app.storage import create_repository
 from app.storage.listener import ProduceListener
 from app.storage.log_reads import LogReader
+from app.storage.stats import StatsRepository
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +48,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         repository = create_repository(engine, notify_tag=process_tag)
         service = QueueService.from_settings(repository, settings, observer=telemetry)
         app.state.service = service
+        reader = LogReader(engine)
+        app.state.browser = LogBrowser(reader, max_bytes=STREAM_BATCH_BYTES)
+        throughput = ThroughputStats(
+            StatsRepository(engine), interval_s=settings.rate_sample_s, stop=service.stopping
+        )
+        app.state.stats = throughput
         app.state.streams = LogStreams(
-            LogReader(engine),
+            reader,
             service.wakeups,
             service.stopping,
             max_streams=settings.max_streams,
@@ -72,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 stop=service.stopping,
             ).run()
         )
+        sampling = asyncio.create_task(throughput.run())
         try:
             with on_exit_signal(service.begin_shutdown):
                 yield
@@ -79,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # uvicorn has stopped accepting and waited for in-flight requests by now.
             await service.shutdown()
             await retention
+            await sampling
             if listener is not None:
                 await listener.stop()
             await engine.dispose()
@@ -101,7 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     keys = KeyRing.from_settings(settings)
     app.state.keys = keys
-    for module in (status, topics, producer, consumer, stream, metrics):
+    for module in (status, topics, producer, consumer, stream, browse, stats, metrics):
         # Health checks and scrapers need no key. Every other route needs one when access
         # control is on, whether it reads the caller or not, so no route is left open by
         # mistake. With it off nothing can be refused: the guard is left out, because
@@ -110,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         open_module = module in (status, metrics) or not keys.enabled
         guard = [] if open_module else [Depends(get_caller)]
         app.include_router(module.router, dependencies=guard)
+    ui.mount(app)
     customise_openapi(app, max_batch=settings.max_batch, access_control=keys.enabled)
     return app
 

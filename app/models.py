@@ -103,3 +103,23 @@ class Message(Base):
     body: Mapped[str] = mapped_column(Text)
     produced_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     producer_id: Mapped[int] = mapped_column(BigInteger)
+
+
+class ThroughputSample(Base):
+    """A topic's counters at one moment: the console's rates are differences of these.
+
+    Taken by every server process on the same time grid (``sampled_ms`` is a multiple of the
+    sampling interval); the first process to write a slot wins, so the rates are counted
+    from the database and right however many processes there are.
+    """
+
+    __tablename__ = "throughput_samples"
+
+    topic_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True
+    )
+    sampled_ms: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    # Messages ever produced to the topic (its next offset) and the sum of its consumers'
+    # offsets (messages handed to consumers) at that moment.
+    produced: Mapped[int] = mapped_column(BigInteger)
+    consumed: Mapped[int] = mapped_column(BigInteger)

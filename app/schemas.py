@@ -242,3 +242,42 @@ class TopicDetailsResponse(Success):
     created_at: datetime
     producers: list[int]
     consumers: list[ConsumerState]
+
+
+class MessagePage(Success):
+    """One page of a topic's log, newest first; ``older`` is the ``before`` of the next page
+    (null on the oldest page)."""
+
+    topic: str
+    first_offset: int = Field(description="Oldest offset still kept.")
+    next_offset: int = Field(description="Offset the next message will get.")
+    messages: list[ConsumedMessage]
+    older: int | None
+
+
+class RatePoint(BaseModel):
+    at: datetime = Field(description="End of the sampling interval.")
+    produce_per_s: float
+    consume_per_s: float
+
+
+class TopicStats(BaseModel):
+    topic: str
+    length: int
+    first_offset: int
+    next_offset: int
+    retention_messages: int | None
+    retention_ms: int | None
+    consumers: int
+    max_lag: int | None = Field(description="Largest lag of its consumers; null without any.")
+    rates: list[RatePoint] = Field(description="Oldest first, over the last ten minutes.")
+
+
+class TopicStatsResponse(Success):
+    sample_interval_s: float
+    topic: TopicStats
+
+
+class AllTopicStatsResponse(Success):
+    sample_interval_s: float
+    topics: list[TopicStats]

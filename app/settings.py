@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     stream_keepalive_s: float = Field(
         default=15.0, gt=0, description="Seconds between keep-alive comments on an idle stream."
     )
+    rate_sample_s: float = Field(
+        default=10.0, gt=0, description="Seconds between two samples of every topic's counters."
+    )
     migrate_on_start: bool = Field(default=True, description="Run `alembic upgrade head` on start.")
     alembic_config: Path = Field(
         default=PROJECT_ROOT / "alembic.ini",

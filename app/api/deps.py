@@ -10,6 +10,8 @@ from pydantic import TypeAdapter, ValidationError
 from app.metrics import Metrics
 from app.schemas import ClientId, ConsumerRef, TopicName
 from app.service import QueueService
+from app.service.browser import LogBrowser
+from app.service.stats import ThroughputStats
 from app.service.streams import LogStreams
 
 
@@ -27,6 +29,22 @@ async def get_streams(request: Request) -> LogStreams:
 
 
 StreamsDep = Annotated[LogStreams, Depends(get_streams)]
+
+
+async def get_browser(request: Request) -> LogBrowser:
+    browser: LogBrowser = request.app.state.browser
+    return browser
+
+
+BrowserDep = Annotated[LogBrowser, Depends(get_browser)]
+
+
+async def get_stats(request: Request) -> ThroughputStats:
+    stats: ThroughputStats = request.app.state.stats
+    return stats
+
+
+StatsDep = Annotated[ThroughputStats, Depends(get_stats)]
 
 
 async def get_metrics(request: Request) -> Metrics:

@@ -194,6 +194,20 @@ CASES: list[tuple[str, str, str, dict[str, Any] | bytes | None, int]] = [
     ("stream from a huge offset", "GET", f"/topics/t/stream?from={10**30}", None, 422),
     ("stream of an unknown topic", "GET", "/topics/nope/stream", None, 404),
     ("stream of a bad topic name", "GET", "/topics/a%20b/stream", None, 422),
+    ("browse before a negative offset", "GET", "/topics/t/messages?before=-1", None, 422),
+    ("browse a huge page", "GET", "/topics/t/messages?limit=100000", None, 422),
+    ("browse an empty page", "GET", "/topics/t/messages?limit=0", None, 422),
+    ("browse from a non-time", "GET", "/topics/t/messages?time=yesterday", None, 422),
+    (
+        "browse by offset and time",
+        "GET",
+        "/topics/t/messages?before=1&time=2026-01-01T00:00:00Z",
+        None,
+        422,
+    ),
+    ("browse an unknown topic", "GET", "/topics/nope/messages", None, 404),
+    ("stats of an unknown topic", "GET", "/stats/topics/nope", None, 404),
+    ("stats of a bad topic name", "GET", "/stats/topics/a%00b", None, 422),
 ]
 
 

@@ -1,0 +1,118 @@
+"""SQL for the console's figures: every topic at a glance, and throughput samples."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from app.models import ThroughputSample
+from app.storage.repository import (
+    Retention,
+    _lag,
+    _unavailable_as_domain_error,
+    consumers,
+    topics,
+)
+
+samples = ThroughputSample.__table__
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSummary:
+    id: int
+    name: str
+    first_offset: int
+    next_offset: int
+    retention: Retention
+    consumers: int
+    max_lag: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    topic_id: int
+    sampled_ms: int
+    produced: int
+    consumed: int
+
+
+class StatsRepository:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._single = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+
+    async def topic_summaries(self, name: str | None = None) -> list[TopicSummary]:
+        """Every topic (or the one named) with its log bounds and its largest consumer lag,
+        in one query over topics and consumers (no message is read)."""
+        lag = _lag()
+        per_topic = (
+            select(
+                consumers.c.topic_id,
+                func.count().label("consumers"),
+                func.max(lag).label("max_lag"),
+            )
+            .select_from(consumers.join(topics, topics.c.id == consumers.c.topic_id))
+            .group_by(consumers.c.topic_id)
+            .subquery()
+        )
+        query = (
+            select(
+                topics.c.id,
+                topics.c.name,
+                topics.c.first_offset,
+                topics.c.next_offset,
+                topics.c.retention_messages,
+                topics.c.retention_ms,
+                func.coalesce(per_topic.c.consumers, 0),
+                per_topic.c.max_lag,
+            )
+            .select_from(topics.outerjoin(per_topic, per_topic.c.topic_id == topics.c.id))
+            .order_by(topics.c.id)
+        )
+        if name is not None:
+            query = query.where(topics.c.name == name)
+        async with self._connect() as conn:
+            rows = await conn.execute(query)
+            return [
+                TopicSummary(tid, n, first, nxt, Retention(rm, rms), count, max_lag)
+                for tid, n, first, nxt, rm, rms, count, max_lag in rows
+            ]
+
+    async def record_samples(self, sampled_ms: int, keep_from_ms: int) -> None:
+        """Sample every topic's counters at ``sampled_ms`` unless another process already
+        did, and drop samples older than ``keep_from_ms``."""
+        consumed = (
+            select(func.coalesce(func.sum(consumers.c.offset), 0))
+            .where(consumers.c.topic_id == topics.c.id)
+            .scalar_subquery()
+        )
+        # SQLite needs a WHERE in INSERT … SELECT … ON CONFLICT, or it misreads the ON.
+        taken = select(topics.c.id, sampled_ms, topics.c.next_offset, consumed).where(
+            topics.c.id.is_not(None)
+        )
+        statement = (
+            self._insert(samples)
+            .from_select(["topic_id", "sampled_ms", "produced", "consumed"], taken)
+            .on_conflict_do_nothing()
+        )
+        async with self._connect() as conn:
+            await conn.execute(statement)
+            await conn.execute(delete(samples).where(samples.c.sampled_ms < keep_from_ms))
+
+    async def samples(self, since_ms: int, topic_id: int | None = None) -> list[Sample]:
+        query = select(samples).where(samples.c.sampled_ms >= since_ms)
+        if topic_id is not None:
+            query = query.where(samples.c.topic_id == topic_id)
+        async with self._connect() as conn:
+            rows = await conn.execute(query.order_by(samples.c.topic_id, samples.c.sampled_ms))
+            return [Sample(*row) for row in rows]
+
+    @asynccontextmanager
+    async def _connect(self) -> AsyncIterator[AsyncConnection]:
+        with _unavailable_as_domain_error():
+            async with self._single.connect() as conn:
+                yield conn
