@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from app.errors import InvalidRequest, TopicNotFound
+from app.errors import TopicNotFound
 from app.storage.log_reads import LogReader
 from app.storage.repository import StoredMessage
 
@@ -25,10 +25,8 @@ class LogBrowser:
     async def page(
         self, topic: str, limit: int, before: int | None = None, at: datetime | None = None
     ) -> Page:
-        """Up to ``limit`` messages below ``before`` (default: the newest), or ending with
-        the first message produced at or after ``at``."""
-        if before is not None and at is not None:
-            raise InvalidRequest("time", "give either before or time, not both")
+        """Up to ``limit`` messages below ``before`` (default: the newest) and, with ``at``,
+        ending with the first message produced at or after that time (both bounds apply)."""
         bounds = await self._reader.bounds(topic)
         if bounds is None:
             raise TopicNotFound(topic)
@@ -36,7 +34,7 @@ class LogBrowser:
             found = await self._reader.first_offset_at(
                 bounds.topic_id, at, bounds.first_offset, bounds.next_offset
             )
-            before = found + 1
+            before = found + 1 if before is None else min(before, found + 1)
         end = bounds.next_offset if before is None else min(before, bounds.next_offset)
         found_messages = await self._reader.read_before(
             bounds.topic_id, end, limit, self._max_bytes

@@ -158,3 +158,18 @@ def test_with_access_control_the_page_shows_data_only_with_a_key(
     stored = browser.execute_script("return sessionStorage.getItem('logqueue.apiKey')")
     assert stored == CLIENT_KEY
     assert CLIENT_KEY not in guarded_server.log()
+
+
+def test_swagger_ui_renders_its_operations_with_only_the_server_reachable(
+    server: LiveServer, browser: WebDriver
+) -> None:
+    operations = httpx.get(server.url + "/openapi.json").json()["paths"]
+    expected = sum(len(methods) for methods in operations.values())
+    browser.get(server.url + "/docs")
+    until(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, ".opblock")) == expected)
+    assert "/topics/{topic}/stream" in browser.page_source
+    loaded: list[str] = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(entry => entry.name)"
+    )
+    assert loaded, "Swagger UI loaded no assets"
+    assert all(url.startswith(server.url) for url in loaded), loaded
