@@ -3,9 +3,9 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from app.domain import StoredMessage
 from app.errors import TopicNotFound
 from app.storage.log_reads import LogReader
-from app.storage.repository import StoredMessage
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,14 +9,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from app.domain import Retention
 from app.models import ThroughputSample
-from app.storage.repository import (
-    Retention,
-    _lag,
-    _unavailable_as_domain_error,
-    consumers,
-    topics,
-)
+from app.storage.repository import _lag, consumers, topics, unavailable_as_domain_error
 
 samples = ThroughputSample.__table__
 
@@ -113,6 +108,6 @@ class StatsRepository:
 
     @asynccontextmanager
     async def _connect(self) -> AsyncIterator[AsyncConnection]:
-        with _unavailable_as_domain_error():
+        with unavailable_as_domain_error():
             async with self._single.connect() as conn:
                 yield conn
