@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -12,8 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from app.domain import Retention
 from app.models import ThroughputSample
 from app.storage.repository import _lag, consumers, topics, unavailable_as_domain_error
-
-samples = ThroughputSample.__table__
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,24 +84,29 @@ class StatsRepository:
             .scalar_subquery()
         )
         # SQLite needs a WHERE in INSERT … SELECT … ON CONFLICT, or it misreads the ON.
-        taken = select(topics.c.id, sampled_ms, topics.c.next_offset, consumed).where(
+        taken = select(topics.c.id, literal(sampled_ms), topics.c.next_offset, consumed).where(
             topics.c.id.is_not(None)
         )
         statement = (
-            self._insert(samples)
+            self._insert(ThroughputSample)
             .from_select(["topic_id", "sampled_ms", "produced", "consumed"], taken)
             .on_conflict_do_nothing()
         )
         async with self._connect() as conn:
             await conn.execute(statement)
-            await conn.execute(delete(samples).where(samples.c.sampled_ms < keep_from_ms))
+            await conn.execute(
+                delete(ThroughputSample).where(ThroughputSample.sampled_ms < keep_from_ms)
+            )
 
     async def samples(self, since_ms: int, topic_id: int | None = None) -> list[Sample]:
-        query = select(samples).where(samples.c.sampled_ms >= since_ms)
+        sample = ThroughputSample
+        query = select(sample.topic_id, sample.sampled_ms, sample.produced, sample.consumed).where(
+            sample.sampled_ms >= since_ms
+        )
         if topic_id is not None:
-            query = query.where(samples.c.topic_id == topic_id)
+            query = query.where(sample.topic_id == topic_id)
         async with self._connect() as conn:
-            rows = await conn.execute(query.order_by(samples.c.topic_id, samples.c.sampled_ms))
+            rows = await conn.execute(query.order_by(sample.topic_id, sample.sampled_ms))
             return [Sample(*row) for row in rows]
 
     @asynccontextmanager
