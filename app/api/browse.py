@@ -62,4 +62,4 @@ def _parse_time(value: str | None) -> datetime | None:
     try:
         return datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
     except ValueError:
-        raise InvalidRequest("time", "not a valid date and time") from None
+        raise InvalidRequest.for_field("time", "not a valid date and time") from None
