@@ -205,10 +205,14 @@ class TooManyWaiters(LogQueueError):
 
     status_code = 429
     code = "too_many_waiters"
-    meaning = "Too many long polls are waiting (LOGQUEUE_MAX_WAITERS); retry shortly."
+    meaning = (
+        "Too many long polls are waiting (LOGQUEUE_MAX_WAITERS, or "
+        "LOGQUEUE_MAX_WAITERS_PER_CONSUMER on one consumer id); retry shortly."
+    )
 
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"Too many long polls are waiting (limit {limit}); retry shortly")
+    def __init__(self, limit: int, consumer_id: int | None = None) -> None:
+        where = "" if consumer_id is None else f" on consumer {consumer_id}"
+        super().__init__(f"Too many long polls are waiting{where} (limit {limit}); retry shortly")
 
 
 class StorageUnavailable(LogQueueError):

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     )
     max_batch: int = Field(default=1000, ge=1, description="Messages per batch produce/consume.")
     max_waiters: int = Field(default=10_000, ge=0, description="Concurrent long polls (then 429).")
+    max_waiters_per_consumer: int = Field(
+        default=100, ge=1, description="Concurrent long polls on one consumer id (then 429)."
+    )
     max_streams: int = Field(default=1000, ge=0, description="Open event streams (then 429).")
     stream_keepalive_s: float = Field(
         default=15.0, gt=0, description="Seconds between keep-alive comments on an idle stream."

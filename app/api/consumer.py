@@ -1,10 +1,11 @@
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from app.api.auth import CallerDep
 from app.api.deps import CONSUMER_REF_OPENAPI, ConsumerDep, ServiceDep
+from app.api.disconnect import watch_disconnect
 from app.api.openapi import responses
 from app.domain import StoredMessage
 from app.errors import ConsumerNotFound, TooManyWaiters, TopicNotFound, WrongTopic
@@ -48,6 +49,7 @@ async def register(
     responses=responses(*CONSUMER_ERRORS, TooManyWaiters),
 )
 async def consume(
+    request: Request,
     ref: ConsumerDep,
     service: ServiceDep,
     caller: CallerDep,
@@ -60,9 +62,13 @@ async def consume(
         Query(ge=0, le=MAX_WAIT_MS, description="Long poll: wait this long for a message."),
     ] = 0,
 ) -> Consumed | NothingNew | Response:
-    found = await service.consume(
-        ref.topic, ref.consumer_id, max_messages or 1, wait_ms, caller=caller
-    )
+    if wait_ms > 0:  # a client that leaves a long poll must not have a message taken for it
+        async with watch_disconnect(request.receive) as gone:
+            found = await service.consume(
+                ref.topic, ref.consumer_id, max_messages or 1, wait_ms, caller=caller, gone=gone
+            )
+    else:
+        found = await service.consume(ref.topic, ref.consumer_id, max_messages or 1, caller=caller)
     if max_messages is not None:
         return _batch_response(found)
     if not found:

@@ -6,9 +6,11 @@ anything wrong.
 """
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
 from app.domain import (
     Appended,
@@ -36,6 +38,7 @@ from app.logging import bind_log_fields
 from app.service.caller import Caller
 from app.service.group_commit import GroupCommitter
 from app.service.observer import NoObserver, QueueObserver
+from app.service.turns import ConsumerTurns
 from app.service.wakeups import Wakeups
 from app.settings import Settings
 from app.storage import QueueRepository
@@ -89,9 +92,21 @@ class _Bindings:
             raise WrongTopic(self._role, client_id, topic_name)
         caller.check_owner(self._role, client_id, binding.owner)
 
+    def knows(self, client_id: int) -> bool:
+        return client_id in self._known
+
     def forget_topic(self, topic_id: int) -> None:
         """Drop the bindings of a deleted topic (SQLite may give its id to a new topic)."""
         self._known = {c: b for c, b in self._known.items() if b.topic_id != topic_id}
+
+
+@dataclass(frozen=True, slots=True)
+class _Poll:
+    topic_name: str
+    topic_id: int
+    consumer_id: int
+    max_messages: int
+    caller: Caller
 
 
 class QueueService:
@@ -102,6 +117,7 @@ class QueueService:
         *,
         max_message_bytes: int,
         max_batch: int,
+        max_waiters_per_consumer: int = 100,
         observer: QueueObserver | None = None,
     ) -> None:
         self._repo = repository
@@ -118,6 +134,7 @@ class QueueService:
             "consumer", repository.consumer_topic, repository.add_consumer, ConsumerNotFound
         )
         self._committers: dict[int, GroupCommitter] = {}
+        self._turns = ConsumerTurns(max_waiters_per_consumer)
 
     @classmethod
     def from_settings(
@@ -131,6 +148,7 @@ class QueueService:
             Wakeups(settings.max_waiters),
             max_message_bytes=settings.max_message_bytes,
             max_batch=settings.max_batch,
+            max_waiters_per_consumer=settings.max_waiters_per_consumer,
             observer=observer,
         )
 
@@ -214,23 +232,64 @@ class QueueService:
         wait_ms: int = 0,
         *,
         caller: Caller,
+        gone: asyncio.Event | None = None,
     ) -> list[StoredMessage]:
-        """Read up to ``max_messages``; with nothing new, wait up to ``wait_ms`` for a produce."""
+        """Read up to ``max_messages``; with nothing new, wait up to ``wait_ms`` for a produce.
+
+        ``gone`` is set when the client disconnects: a long poll then stops waiting and
+        reads nothing more, so no message moves the offset for a client that cannot get it.
+        """
         if max_messages > self._max_batch:
             raise InvalidRequest.for_field("max_messages", f"must be at most {self._max_batch}")
         topic_id = await self._consumer_topic_id(topic_name, consumer_id, caller)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + wait_ms / 1000
-        while True:
-            woken = self.wakeups.current(topic_id)  # before the read: no lost wake-up
+        if wait_ms <= 0:
             found = await self._repo.read_next(topic_id, consumer_id, max_messages)
-            left = deadline - loop.time()
-            if found or left <= 0 or self.wakeups.closed:
-                break
-            await self.wakeups.wait(woken, left)
+        else:
+            poll = _Poll(topic_name, topic_id, consumer_id, max_messages, caller)
+            found = await self._long_poll(poll, wait_ms / 1000, gone or asyncio.Event())
         if found:
             self._observer.consumed(topic_name, len(found))
         return found
+
+    async def _long_poll(
+        self, poll: "_Poll", wait_s: float, gone: asyncio.Event
+    ) -> list[StoredMessage]:
+        """Only the poll holding its consumer's turn reads and waits for produces; a parked
+        poll (waiting for a wake-up or for the turn) holds a waiter slot.
+
+        What remains: a client that leaves during the read itself, or while the answer is
+        on its way, has its messages consumed all the same (at-most-once).
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_s
+        with contextlib.ExitStack() as parked:
+            slotted = self._turns.busy(poll.consumer_id)
+            if slotted:
+                parked.enter_context(self.wakeups.slot())
+            async with self._turns.take(poll.consumer_id, wait_s, gone) as my_turn:
+                while my_turn:
+                    woken = self.wakeups.current(poll.topic_id)  # before the read: no lost wake-up
+                    if gone.is_set():
+                        break
+                    found = await self._repo.read_next(
+                        poll.topic_id, poll.consumer_id, poll.max_messages
+                    )
+                    left = deadline - loop.time()
+                    if found or left <= 0 or self.wakeups.closed:
+                        return found
+                    await self._still_registered(poll)
+                    if not slotted:
+                        parked.enter_context(self.wakeups.slot())
+                        slotted = True
+                    await self.wakeups.wait_in_slot(woken, left, gone)
+        return []
+
+    async def _still_registered(self, poll: "_Poll") -> None:
+        """A deleted topic (or consumer) ends its long polls with a 404 instead of letting
+        them wait out their time: deleting drops the cached binding, so only then does this
+        ask the database again."""
+        if not self._consumers.knows(poll.consumer_id):
+            await self._consumer_topic_id(poll.topic_name, poll.consumer_id, poll.caller)
 
     async def remaining(self, topic_name: str, consumer_id: int, *, caller: Caller) -> int:
         await self._consumer_topic_id(topic_name, consumer_id, caller)
@@ -320,6 +379,7 @@ class QueueService:
         if topic_id is None:
             raise TopicNotFound(name)
         self._forget_topic(name, topic_id)
+        self.wakeups.notify(topic_id)  # its long polls answer 404 now, not at their timeout
         self._observer.topic_deleted(name)
 
     async def consumer_lag(self, limit: int) -> LagReport:

@@ -7,6 +7,7 @@ replaces it, so every waiter re-reads at most once per commit.
 
 import asyncio
 import contextlib
+from collections.abc import Iterator
 
 from app.errors import TooManyWaiters
 
@@ -50,13 +51,37 @@ class Wakeups:
         self._closed = True
         self.notify_all()
 
-    async def wait(self, event: asyncio.Event, timeout: float) -> None:
-        """Wait for ``event`` or ``timeout`` seconds; refuse when too many already wait."""
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        """A parked long poll's place (held while it waits for a wake-up or for its
+        consumer's turn); refused when ``max_waiters`` are parked."""
         if self._waiting >= self._max_waiters:
             raise TooManyWaiters(self._max_waiters)
         self._waiting += 1
         try:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), timeout)
+            yield
         finally:
             self._waiting -= 1
+
+    async def wait(
+        self, event: asyncio.Event, timeout: float, gone: asyncio.Event | None = None
+    ) -> None:
+        """Wait for ``event`` or ``timeout`` seconds; refuse when too many already wait."""
+        with self.slot():
+            await self.wait_in_slot(event, timeout, gone)
+
+    async def wait_in_slot(
+        self, event: asyncio.Event, timeout: float, gone: asyncio.Event | None = None
+    ) -> None:
+        """Wait for ``event``, ``timeout`` seconds, or ``gone`` (the client left)."""
+        if gone is None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), timeout)
+            return
+        woken = asyncio.ensure_future(event.wait())
+        leaving = asyncio.ensure_future(gone.wait())
+        try:
+            await asyncio.wait({woken, leaving}, timeout=timeout, return_when="FIRST_COMPLETED")
+        finally:
+            woken.cancel()
+            leaving.cancel()
