@@ -10,6 +10,7 @@ from app.errors import SequenceConflict
 from app.service import QueueService
 from app.settings import Settings
 from app.storage import QueueRepository
+from tests.service.helpers import ADMIN
 
 
 class Transactions:
@@ -41,18 +42,21 @@ def watched(
 
 
 async def stored_log(service: QueueService) -> list[str]:
-    consumer_id = await service.register_consumer("t")
-    return [m.body for m in await service.consume("t", consumer_id, 1000)]
+    consumer_id = await service.register_consumer("t", caller=ADMIN)
+    return [m.body for m in await service.consume("t", consumer_id, 1000, caller=ADMIN)]
 
 
 async def test_many_producers_sequenced_sends_commit_in_one_transaction(
     watched: QueueService, transactions: Transactions
 ) -> None:
-    producers = [await watched.register_producer("t") for _ in range(20)]
+    producers = [await watched.register_producer("t", caller=ADMIN) for _ in range(20)]
     # The first request finds the topic idle and commits alone; the other 19 queue up
     # behind it and share the next transaction.
     results = await asyncio.gather(
-        *(watched.produce("t", p, [f"p{n}"], sequence=0) for n, p in enumerate(producers))
+        *(
+            watched.produce("t", p, [f"p{n}"], sequence=0, caller=ADMIN)
+            for n, p in enumerate(producers)
+        )
     )
     assert transactions.batches == [1, 19]
     assert [r.first for r in results] == list(range(20))
@@ -63,22 +67,23 @@ async def test_many_producers_sequenced_sends_commit_in_one_transaction(
 async def test_idempotence_rules_hold_inside_one_group_commit(
     watched: QueueService, transactions: Transactions
 ) -> None:
-    a, b, c, d, e, f, lead = [await watched.register_producer("t") for _ in range(7)]
-    await watched.produce("t", a, ["a0"], sequence=0)  # offset 0
-    await watched.produce("t", c, ["c0", "c0'"], sequence=0)  # offsets 1-2
-    await watched.produce("t", d, ["d0"], sequence=0)  # offset 3
+    a, b, c, d, e, f, lead = [await watched.register_producer("t", caller=ADMIN) for _ in range(7)]
+    await watched.produce("t", a, ["a0"], sequence=0, caller=ADMIN)  # offset 0
+    await watched.produce("t", c, ["c0", "c0'"], sequence=0, caller=ADMIN)  # offsets 1-2
+    await watched.produce("t", d, ["d0"], sequence=0, caller=ADMIN)  # offset 3
     transactions.batches.clear()
 
     results = await asyncio.gather(
-        watched.produce("t", lead, ["lead"]),  # commits alone; the rest queue behind it
-        watched.produce("t", a, ["a1"], sequence=1),  # next: stored
-        watched.produce("t", b, ["b0"], sequence=0),  # first ever: stored
-        watched.produce("t", c, ["c0", "c0'"], sequence=0),  # repeat: original offsets
-        watched.produce("t", d, ["d5"], sequence=5),  # gap: 409, expected 1
-        watched.produce("t", e, ["e-plain"]),  # unsequenced: stored
-        watched.produce("t", a, ["a1"], sequence=1),  # repeat of a1, sent meanwhile
-        watched.produce("t", a, ["a3"], sequence=3),  # gap: 409, expected 2
-        watched.produce("t", f, ["f0", "f0'"], sequence=0),  # stored
+        # The first commits alone; the rest queue behind it.
+        watched.produce("t", lead, ["lead"], caller=ADMIN),
+        watched.produce("t", a, ["a1"], sequence=1, caller=ADMIN),  # next: stored
+        watched.produce("t", b, ["b0"], sequence=0, caller=ADMIN),  # first ever: stored
+        watched.produce("t", c, ["c0", "c0'"], sequence=0, caller=ADMIN),  # repeat: same offsets
+        watched.produce("t", d, ["d5"], sequence=5, caller=ADMIN),  # gap: 409, expected 1
+        watched.produce("t", e, ["e-plain"], caller=ADMIN),  # unsequenced: stored
+        watched.produce("t", a, ["a1"], sequence=1, caller=ADMIN),  # repeat of a1, sent meanwhile
+        watched.produce("t", a, ["a3"], sequence=3, caller=ADMIN),  # gap: 409, expected 2
+        watched.produce("t", f, ["f0", "f0'"], sequence=0, caller=ADMIN),  # stored
         return_exceptions=True,
     )
 
@@ -107,5 +112,5 @@ async def test_idempotence_rules_hold_inside_one_group_commit(
         "f0'",
     ]
     # The producers' rows moved on: the next sequences are the ones now expected.
-    assert (await watched.produce("t", a, ["a2"], sequence=2)).first == 10
-    assert (await watched.produce("t", d, ["d1"], sequence=1)).first == 11
+    assert (await watched.produce("t", a, ["a2"], sequence=2, caller=ADMIN)).first == 10
+    assert (await watched.produce("t", d, ["d1"], sequence=1, caller=ADMIN)).first == 11
