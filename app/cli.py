@@ -47,6 +47,10 @@ def serve(
         log_level=settings.log_level,
         access_log=settings.access_log,
         timeout_graceful_shutdown=settings.shutdown_timeout_s,
+        limit_concurrency=settings.limit_concurrency,
+        timeout_keep_alive=settings.timeout_keep_alive_s,
+        http=settings.http_parser,
+        h11_max_incomplete_event_size=settings.max_header_bytes,
     )
 
 

@@ -54,6 +54,21 @@ class Settings(BaseSettings):
     access_log: bool = Field(
         default=False, description="Also emit uvicorn's access log (the JSON request log is kept)."
     )
+    # What uvicorn itself enforces. Slow-client protection (a header sent a byte at a time)
+    # belongs to a reverse proxy in front; these only bound what one process takes on.
+    limit_concurrency: int = Field(
+        default=4096, ge=1, description="Open connections and requests per process (then 503)."
+    )
+    timeout_keep_alive_s: int = Field(
+        default=5, ge=1, description="Seconds an idle keep-alive connection stays open."
+    )
+    http_parser: Literal["auto", "h11", "httptools"] = Field(
+        default="auto",
+        description="uvicorn's HTTP implementation; only h11 enforces LOGQUEUE_MAX_HEADER_BYTES.",
+    )
+    max_header_bytes: int = Field(
+        default=64 * 1024, ge=1024, description="Request line and headers (h11 only; then 400)."
+    )
     # Whole seconds: uvicorn's graceful-shutdown timeout is an int.
     shutdown_timeout_s: int = Field(
         default=30, ge=1, description="How long SIGTERM waits for in-flight requests."
