@@ -94,10 +94,11 @@ in_sync() {
   return 1
 }
 
-write_etcd_config() {
-  mkdir -p "${DIR}/etcd"
-  chown postgres:postgres "${DIR}/etcd"
-  chmod 700 "${DIR}/etcd"
+# A directory only the postgres user may enter (PostgreSQL refuses a data directory otherwise).
+private_dir() {
+  mkdir -p "$1"
+  chown postgres:postgres "$1"
+  chmod 700 "$1"
 }
 
 write_node_config() {
@@ -191,7 +192,7 @@ up() {
   mkdir -p "${DIR}/run"
   chown postgres:postgres "${DIR}" "${DIR}/run"
   if ! running etcd; then
-    write_etcd_config
+    private_dir "${DIR}/etcd"
     log "starting etcd on 127.0.0.1:${ETCD_CLIENT}"
     spawn etcd etcd --name etcd --data-dir "${DIR}/etcd" \
       --listen-client-urls "http://127.0.0.1:${ETCD_CLIENT}" \
@@ -205,9 +206,7 @@ up() {
   local node
   for node in "${NODES[@]}"; do
     if ! running "node${node}"; then
-      mkdir -p "${DIR}/node${node}"
-      chown postgres:postgres "${DIR}/node${node}"
-      chmod 700 "${DIR}/node${node}"
+      private_dir "${DIR}/node${node}"
       write_node_config "${node}"
       log "starting Patroni node${node}: PostgreSQL on 127.0.0.1:$(pg_port "${node}")"
       spawn "node${node}" patroni "${DIR}/node${node}.yml"
