@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     )
     max_batch: int = Field(default=1000, ge=1, description="Messages per batch produce/consume.")
     max_waiters: int = Field(default=10_000, ge=0, description="Concurrent long polls (then 429).")
+    cache_entries: int = Field(
+        default=100_000, ge=1, description="Entries in each per-process cache of ids (LRU)."
+    )
     max_waiters_per_consumer: int = Field(
         default=100, ge=1, description="Concurrent long polls on one consumer id (then 429)."
     )

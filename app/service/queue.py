@@ -12,6 +12,8 @@ import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from cachetools import LRUCache
+
 from app.domain import (
     Appended,
     AppendOutcome,
@@ -63,12 +65,14 @@ class _Bindings:
         lookup: Callable[[int], Awaitable[ClientBinding | None]],
         insert: Callable[[int, int, str | None], Awaitable[bool | None]],
         not_found: type[ProducerNotFound] | type[ConsumerNotFound],
+        cache_entries: int,
     ) -> None:
         self._role = role
         self._lookup = lookup
         self._insert = insert
         self._not_found = not_found
-        self._known: dict[int, ClientBinding] = {}
+        # Bounded: a miss costs one indexed read, while every id ever used stayed here.
+        self._known: LRUCache[int, ClientBinding] = LRUCache(cache_entries)
 
     async def register(self, topic_id: int, owner: str | None) -> int | None:
         """A new id bound to the topic, or None if the topic no longer exists."""
@@ -96,8 +100,13 @@ class _Bindings:
         return client_id in self._known
 
     def forget_topic(self, topic_id: int) -> None:
-        """Drop the bindings of a deleted topic (SQLite may give its id to a new topic)."""
-        self._known = {c: b for c, b in self._known.items() if b.topic_id != topic_id}
+        """Drop the bindings of a deleted topic (SQLite may give its id to a new topic);
+        a scan of the bounded cache, done only when a topic is deleted."""
+        for client_id in [c for c, b in self._known.items() if b.topic_id == topic_id]:
+            del self._known[client_id]
+
+    def __len__(self) -> int:
+        return len(self._known)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +127,7 @@ class QueueService:
         max_message_bytes: int,
         max_batch: int,
         max_waiters_per_consumer: int = 100,
+        cache_entries: int = 100_000,
         observer: QueueObserver | None = None,
     ) -> None:
         self._repo = repository
@@ -126,12 +136,20 @@ class QueueService:
         self._stopping = asyncio.Event()
         self._max_message_bytes = max_message_bytes
         self._max_batch = max_batch
-        self._topic_ids: dict[str, int] = {}
+        self._topic_ids: LRUCache[str, int] = LRUCache(cache_entries)
         self._producers = _Bindings(
-            "producer", repository.producer_topic, repository.add_producer, ProducerNotFound
+            "producer",
+            repository.producer_topic,
+            repository.add_producer,
+            ProducerNotFound,
+            cache_entries,
         )
         self._consumers = _Bindings(
-            "consumer", repository.consumer_topic, repository.add_consumer, ConsumerNotFound
+            "consumer",
+            repository.consumer_topic,
+            repository.add_consumer,
+            ConsumerNotFound,
+            cache_entries,
         )
         self._committers: dict[int, GroupCommitter] = {}
         self._turns = ConsumerTurns(max_waiters_per_consumer)
@@ -149,6 +167,7 @@ class QueueService:
             max_message_bytes=settings.max_message_bytes,
             max_batch=settings.max_batch,
             max_waiters_per_consumer=settings.max_waiters_per_consumer,
+            cache_entries=settings.cache_entries,
             observer=observer,
         )
 
@@ -381,6 +400,14 @@ class QueueService:
         self._forget_topic(name, topic_id)
         self.wakeups.notify(topic_id)  # its long polls answer 404 now, not at their timeout
         self._observer.topic_deleted(name)
+
+    def cached_entries(self) -> dict[str, int]:
+        """How full each per-process cache is (each holds at most LOGQUEUE_CACHE_ENTRIES)."""
+        return {
+            "topics": len(self._topic_ids),
+            "producers": len(self._producers),
+            "consumers": len(self._consumers),
+        }
 
     async def consumer_lag(self, limit: int) -> LagReport:
         return await self._repo.consumer_lag(limit)
