@@ -11,7 +11,18 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy.pool import QueuePool
 
 from app import __version__
-from app.api import browse, consumer, metrics, producer, stats, status, stream, topics, ui
+from app.api import (
+    browse,
+    consumer,
+    groups,
+    metrics,
+    producer,
+    stats,
+    status,
+    stream,
+    topics,
+    ui,
+)
 from app.api.auth import get_caller
 from app.api.body_limit import BodySizeLimit
 from app.api.errors import add_exception_handlers
@@ -22,12 +33,14 @@ from app.metrics import Metrics
 from app.service import QueueService
 from app.service.browser import LogBrowser
 from app.service.caller import KeyRing
+from app.service.groups import GroupService
 from app.service.retention import RetentionEnforcer
 from app.service.stats import ThroughputStats
 from app.service.streams import STREAM_BATCH_BYTES, LogStreams
 from app.settings import Settings
 from app.shutdown import on_exit_signal
 from app.storage import create_repository
+from app.storage.groups import GroupRepository
 from app.storage.listener import ProduceListener
 from app.storage.log_reads import LogReader
 from app.storage.stats import StatsRepository
@@ -62,6 +75,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             batch_size=settings.max_batch,
             max_bytes=STREAM_BATCH_BYTES,
             keepalive_s=settings.stream_keepalive_s,
+        )
+        app.state.groups = GroupService(
+            GroupRepository(engine, notify_tag=process_tag),
+            service.wakeups,
+            max_batch=settings.max_batch,
         )
         if isinstance(engine.pool, QueuePool):  # both backends' pools; only these count
             telemetry.watch_pool(engine.pool.checkedout)
@@ -112,7 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     keys = KeyRing.from_settings(settings)
     app.state.keys = keys
-    for module in (status, topics, producer, consumer, stream, browse, stats, metrics):
+    for module in (status, topics, producer, consumer, groups, stream, browse, stats, metrics):
         # Health checks and scrapers need no key. Every other route needs one when access
         # control is on, whether it reads the caller or not, so no route is left open by
         # mistake. With it off nothing can be refused: the guard is left out, because

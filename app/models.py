@@ -12,6 +12,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -123,3 +124,50 @@ class ThroughputSample(Base):
     # offsets (messages handed to consumers) at that moment.
     produced: Mapped[int] = mapped_column(BigInteger)
     consumed: Mapped[int] = mapped_column(BigInteger)
+
+
+class ConsumerGroup(Base):
+    """Members share a topic's messages; a message is finished once acked or dead-lettered.
+
+    ``next_offset`` is the first offset never delivered to the group: everything below it
+    that has no ``group_ranges`` row is finished. The counters are kept here rather than
+    derived, because finished messages leave no row behind.
+    """
+
+    __tablename__ = "consumer_groups"
+    __table_args__ = (UniqueConstraint("topic_id", "name"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    topic_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("topics.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    next_offset: Mapped[int] = mapped_column(BigInteger)
+    ack_wait_ms: Mapped[int] = mapped_column(BigInteger)
+    max_deliver: Mapped[int] = mapped_column(Integer)
+    dead_letter_topic: Mapped[str | None] = mapped_column(String(255))
+    acked: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    redelivered: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    dead_lettered: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    skipped: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class GroupRange(Base):
+    """Delivered but unfinished messages ``[start, stop)`` of a group, all in one state.
+
+    One row covers a whole lease's range, so a fetch writes one row however many messages
+    it hands out; a row is split only when part of it is acked, nacked or expires. With a
+    ``lease`` the messages are out until ``expires_at``; without one (nacked) they wait for
+    redelivery until ``expires_at``. Times are epoch milliseconds of the database's clock,
+    so every server process judges expiry alike.
+    """
+
+    __tablename__ = "group_ranges"
+
+    group_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("consumer_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    start: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    stop: Mapped[int] = mapped_column(BigInteger)
+    lease: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    expires_at: Mapped[int] = mapped_column(BigInteger)
+    delivery: Mapped[int] = mapped_column(Integer)

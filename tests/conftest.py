@@ -29,7 +29,7 @@ from app.settings import Settings
 from tests.live_server import LiveServer, start_server
 
 DEFAULT_PG_URL = "postgresql+asyncpg://logqueue:logqueue@127.0.0.1:5432/logqueue_test"
-TABLES = ("messages", "consumers", "producers", "topics")
+TABLES = ("group_ranges", "consumer_groups", "messages", "consumers", "producers", "topics")
 # A session that ended without dropping its database (SIGKILL, power cut) left it behind;
 # one whose name says it started this long ago is not running any more.
 STALE_AFTER_SECONDS = 6 * 3600

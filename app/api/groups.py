@@ -1,0 +1,181 @@
+"""Consumer groups: members share a topic's messages under leases (see the README)."""
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Depends, Request, Response
+
+from app.group_schemas import (
+    AckRequest,
+    AckResponse,
+    ExtendRequest,
+    ExtendResponse,
+    FetchRequest,
+    FetchResponse,
+    GroupInfo,
+    GroupName,
+    GroupResponse,
+    GroupsResponse,
+    NackRequest,
+    NackResponse,
+    PutGroupRequest,
+    SeekRequest,
+    TermResponse,
+    start_of,
+)
+from app.group_types import Fetched, GroupDetails, GroupSettings, format_lease_id
+from app.schemas import Failure, MessageResponse, TopicName
+from app.service.groups import GroupService
+
+router = APIRouter(prefix="/topics/{topic}/groups", tags=["groups"])
+
+
+async def get_groups(request: Request) -> GroupService:
+    service: GroupService = request.app.state.groups
+    return service
+
+
+GroupsDep = Annotated[GroupService, Depends(get_groups)]
+
+NOT_FOUND: dict[int | str, dict[str, object]] = {
+    404: {"model": Failure, "description": "Unknown topic or group"},
+}
+LEASE_ERRORS: dict[int | str, dict[str, object]] = {
+    404: {"model": Failure, "description": "Unknown topic or group, or another group's lease"},
+    409: {"model": Failure, "description": "Lease expired (lease_expired), or offsets not in it"},
+}
+
+
+def _info(details: GroupDetails) -> GroupInfo:
+    return GroupInfo(
+        topic=details.topic,
+        group=details.name,
+        ack_wait_ms=details.settings.ack_wait_ms,
+        max_deliver=details.settings.max_deliver,
+        dead_letter_topic=details.settings.dead_letter_topic,
+        next_offset=details.next_offset,
+        pending=details.pending,
+        acked=details.acked,
+        redelivered=details.redelivered,
+        dead_lettered=details.dead_lettered,
+        skipped=details.skipped,
+        lag=details.lag,
+        created_at=details.created_at,
+    )
+
+
+def _at(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+@router.get("", summary="The topic's consumer groups")
+async def list_groups(topic: TopicName, groups: GroupsDep) -> GroupsResponse:
+    return GroupsResponse(groups=[_info(d) for d in await groups.list_groups(topic)])
+
+
+@router.put(
+    "/{group}",
+    summary="Create a group (at `start`) or update its settings",
+    responses={404: {"model": Failure, "description": "Unknown topic or dead-letter topic"}},
+)
+async def put_group(
+    topic: TopicName, group: GroupName, body: PutGroupRequest, groups: GroupsDep
+) -> GroupResponse:
+    settings = GroupSettings(body.ack_wait_ms, body.max_deliver, body.dead_letter_topic)
+    _created, details = await groups.put_group(
+        topic, group, settings, start_of(body.start), set(body.model_fields_set)
+    )
+    return GroupResponse(group=_info(details))
+
+
+@router.get("/{group}", summary="A group's settings and counts", responses=NOT_FOUND)
+async def group_details(topic: TopicName, group: GroupName, groups: GroupsDep) -> GroupResponse:
+    return GroupResponse(group=_info(await groups.details(topic, group)))
+
+
+@router.delete("/{group}", summary="Delete a group and its leases", responses=NOT_FOUND)
+async def delete_group(topic: TopicName, group: GroupName, groups: GroupsDep) -> MessageResponse:
+    await groups.delete_group(topic, group)
+    return MessageResponse(message=f"Group '{group}' deleted")
+
+
+@router.post(
+    "/{group}/fetch",
+    summary="Lease up to max_messages messages no one else holds",
+    response_model=FetchResponse,
+    responses={**NOT_FOUND, 429: {"model": Failure, "description": "Too many long polls"}},
+)
+async def fetch(
+    topic: TopicName, group: GroupName, body: FetchRequest, groups: GroupsDep
+) -> Response:
+    found = await groups.fetch(topic, group, body.member, body.max_messages, body.wait_ms)
+    return _fetched(found)
+
+
+def _fetched(found: Fetched) -> Response:
+    """Serialised with orjson straight from the rows, as batch consume is (same reason)."""
+    lease_id = None if found.token is None else format_lease_id(found.group_id, found.token)
+    body = {
+        "status": "success",
+        "lease_id": lease_id,
+        "lease_expires_at": None if lease_id is None else _at(found.expires_at_ms),
+        "messages": [
+            {
+                "offset": m.offset,
+                "message": m.body,
+                "produced_at": m.produced_at,
+                "delivery": m.delivery,
+            }
+            for m in found.messages
+        ],
+    }
+    return Response(orjson.dumps(body, option=orjson.OPT_UTC_Z), media_type="application/json")
+
+
+@router.post("/{group}/ack", summary="Finish messages of a live lease", responses=LEASE_ERRORS)
+async def ack(
+    topic: TopicName, group: GroupName, body: AckRequest, groups: GroupsDep
+) -> AckResponse:
+    return AckResponse(acked=await groups.settle(topic, group, body.lease_id, body.offsets, "ack"))
+
+
+@router.post(
+    "/{group}/nack",
+    summary="Give messages back, to be delivered again after delay_ms",
+    responses=LEASE_ERRORS,
+)
+async def nack(
+    topic: TopicName, group: GroupName, body: NackRequest, groups: GroupsDep
+) -> NackResponse:
+    count = await groups.settle(topic, group, body.lease_id, body.offsets, "nack", body.delay_ms)
+    return NackResponse(nacked=count)
+
+
+@router.post(
+    "/{group}/term", summary="Dead-letter messages of a live lease now", responses=LEASE_ERRORS
+)
+async def term(
+    topic: TopicName, group: GroupName, body: AckRequest, groups: GroupsDep
+) -> TermResponse:
+    count = await groups.settle(topic, group, body.lease_id, body.offsets, "term")
+    return TermResponse(terminated=count)
+
+
+@router.post("/{group}/extend", summary="Make a live lease last longer", responses=LEASE_ERRORS)
+async def extend(
+    topic: TopicName, group: GroupName, body: ExtendRequest, groups: GroupsDep
+) -> ExtendResponse:
+    expires = await groups.extend(topic, group, body.lease_id, body.ms)
+    return ExtendResponse(lease_expires_at=_at(expires))
+
+
+@router.post(
+    "/{group}/seek",
+    summary="Move the group: before `start` is finished, from it on is delivered again",
+    responses=NOT_FOUND,
+)
+async def seek(
+    topic: TopicName, group: GroupName, body: SeekRequest, groups: GroupsDep
+) -> GroupResponse:
+    return GroupResponse(group=_info(await groups.seek(topic, group, start_of(body.start))))
