@@ -19,6 +19,10 @@ TABLES = {
     "producers": "SELECT id, topic_id, last_sequence FROM producers ORDER BY id",
     "consumers": 'SELECT id, topic_id, "offset" FROM consumers ORDER BY id',
     "messages": 'SELECT topic_id, "offset", body, producer_id FROM messages ORDER BY 1, 2',
+    "consumer_groups": "SELECT id, topic_id, name, next_offset, ack_wait_ms, max_deliver, "
+    "dead_letter_topic, acked, redelivered, dead_lettered, skipped "
+    "FROM consumer_groups ORDER BY id",
+    "group_ranges": "SELECT * FROM group_ranges ORDER BY group_id, start",
 }
 
 
@@ -37,6 +41,7 @@ class World:
     producer_id: int
     consumer_id: int
     other_consumer_id: int
+    lease_id: str
 
 
 @pytest.fixture
@@ -54,12 +59,17 @@ async def world(client: httpx.AsyncClient) -> AsyncIterator[World]:
     await client.get("/consumer/consume", params={"topic": "t", "consumer_id": consumer_id})
     await client.post("/topics", json={"topic_name": "other"})
     other = (await client.post("/consumer/register", json={"topic": "other"})).json()
-    yield World(producer_id, consumer_id, other["consumer_id"])
+    for group in ("g", "h"):
+        await client.put(f"/topics/t/groups/{group}", json={})
+    fetched = await client.post("/topics/t/groups/g/fetch", json={"member": "w", "max_messages": 2})
+    yield World(producer_id, consumer_id, other["consumer_id"], fetched.json()["lease_id"])
 
 
 STATUS_OF_CODE = {error.code: error.status_code for error in error_classes()}
 
-P, C, OTHER = "{producer}", "{consumer}", "{other}"  # placeholders filled from the world
+# Placeholders filled from the world.
+P, C, OTHER, LEASE = "{producer}", "{consumer}", "{other}", "{lease}"
+G = "/topics/t/groups/g"
 
 CASES: list[tuple[str, str, str, dict[str, Any] | bytes | None, int]] = [
     ("not json", "POST", "/producer/produce", b"{topic: t", 422),
@@ -210,11 +220,73 @@ CASES: list[tuple[str, str, str, dict[str, Any] | bytes | None, int]] = [
     ("browse an unknown topic", "GET", "/topics/nope/messages", None, 404),
     ("stats of an unknown topic", "GET", "/stats/topics/nope", None, 404),
     ("stats of a bad topic name", "GET", "/stats/topics/a%00b", None, 422),
+    ("group of unknown topic", "PUT", "/topics/nope/groups/g", {}, 404),
+    ("unicode group name", "PUT", "/topics/t/groups/grüppe", {}, 422),
+    ("256-char group name", "PUT", "/topics/t/groups/" + "g" * 256, {}, 422),
+    ("zero ack_wait_ms", "PUT", G, {"ack_wait_ms": 0}, 422),
+    ("huge ack_wait_ms", "PUT", G, {"ack_wait_ms": 10**15}, 422),
+    ("bool max_deliver", "PUT", G, {"max_deliver": True}, 422),
+    ("negative max_deliver", "PUT", G, {"max_deliver": -1}, 422),
+    ("own dead-letter topic", "PUT", G, {"dead_letter_topic": "t"}, 422),
+    ("unknown dead-letter topic", "PUT", G, {"dead_letter_topic": "nope"}, 404),
+    ("unknown start word", "PUT", "/topics/t/groups/new", {"start": "middle"}, 422),
+    ("negative start offset", "PUT", "/topics/t/groups/new", {"start": {"offset": -1}}, 422),
+    (
+        "start time without zone",
+        "PUT",
+        "/topics/t/groups/new",
+        {"start": {"time": "2026-01-01T00:00:00"}},
+        422,
+    ),
+    (
+        "start with two forms",
+        "PUT",
+        "/topics/t/groups/new",
+        {"start": {"offset": 1, "time": "x"}},
+        422,
+    ),
+    ("unknown group", "POST", "/topics/t/groups/zz/fetch", {"member": "w"}, 404),
+    ("unknown group details", "GET", "/topics/t/groups/zz", None, 404),
+    ("delete unknown group", "DELETE", "/topics/t/groups/zz", None, 404),
+    ("empty member", "POST", f"{G}/fetch", {"member": ""}, 422),
+    ("control char member", "POST", f"{G}/fetch", {"member": "a\nb"}, 422),
+    ("256-char member", "POST", f"{G}/fetch", {"member": "m" * 256}, 422),
+    ("missing member", "POST", f"{G}/fetch", {"max_messages": 1}, 422),
+    ("zero group max_messages", "POST", f"{G}/fetch", {"member": "w", "max_messages": 0}, 422),
+    (
+        "group max_messages over the batch",
+        "POST",
+        f"{G}/fetch",
+        {"member": "w", "max_messages": 1001},
+        422,
+    ),
+    ("huge group wait_ms", "POST", f"{G}/fetch", {"member": "w", "wait_ms": 10**9}, 422),
+    ("negative group wait_ms", "POST", f"{G}/fetch", {"member": "w", "wait_ms": -5}, 422),
+    ("lease of another group", "POST", "/topics/t/groups/h/ack", {"lease_id": LEASE}, 404),
+    ("lease of another topic", "POST", "/topics/other/groups/g/ack", {"lease_id": LEASE}, 404),
+    ("not a lease id", "POST", f"{G}/ack", {"lease_id": "12"}, 404),
+    ("huge lease id", "POST", f"{G}/ack", {"lease_id": "9" * 80 + "." + "9" * 20}, 422),
+    ("offsets not in the lease", "POST", f"{G}/ack", {"lease_id": LEASE, "offsets": [0, 2]}, 409),
+    ("negative offsets", "POST", f"{G}/ack", {"lease_id": LEASE, "offsets": [-1]}, 422),
+    ("empty offsets", "POST", f"{G}/ack", {"lease_id": LEASE, "offsets": []}, 422),
+    ("huge offset", "POST", f"{G}/term", {"lease_id": LEASE, "offsets": [10**30]}, 422),
+    ("negative nack delay", "POST", f"{G}/nack", {"lease_id": LEASE, "delay_ms": -1}, 422),
+    ("huge nack delay", "POST", f"{G}/nack", {"lease_id": LEASE, "delay_ms": 10**12}, 422),
+    ("zero extend", "POST", f"{G}/extend", {"lease_id": LEASE, "ms": 0}, 422),
+    ("huge extend", "POST", f"{G}/extend", {"lease_id": LEASE, "ms": 10**12}, 422),
+    ("seek without start", "POST", f"{G}/seek", {}, 422),
+    ("seek to a bad time", "POST", f"{G}/seek", {"start": {"time": "yesterday"}}, 422),
+    ("seek an unknown group", "POST", "/topics/t/groups/zz/seek", {"start": "latest"}, 404),
 ]
 
 
 def fill(value: Any, world: World) -> Any:
-    names = {P: world.producer_id, C: world.consumer_id, OTHER: world.other_consumer_id}
+    names: dict[str, Any] = {
+        P: world.producer_id,
+        C: world.consumer_id,
+        OTHER: world.other_consumer_id,
+        LEASE: world.lease_id,
+    }
     if isinstance(value, dict):
         return {k: names.get(v, v) if isinstance(v, str) else v for k, v in value.items()}
     if isinstance(value, str):
