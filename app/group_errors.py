@@ -40,3 +40,13 @@ class OffsetsNotInLease(LogQueueError):
 
     def __init__(self) -> None:
         super().__init__("Some offsets are not held by this lease; nothing was changed")
+
+
+class DeadLetterLoop(LogQueueError):
+    """Dead letters appended to the group's own topic would be delivered to it again."""
+
+    status_code = 409
+    code = "dead_letter_loop"
+
+    def __init__(self, topic: str) -> None:
+        super().__init__(f"The dead-letter topic must be another topic than '{topic}'")

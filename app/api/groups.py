@@ -69,7 +69,11 @@ def _at(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, UTC)
 
 
-@router.get("", summary="The topic's consumer groups")
+@router.get(
+    "",
+    summary="The topic's consumer groups",
+    responses={404: {"model": Failure, "description": "Unknown topic"}},
+)
 async def list_groups(topic: TopicName, groups: GroupsDep) -> GroupsResponse:
     return GroupsResponse(groups=[_info(d) for d in await groups.list_groups(topic)])
 
@@ -77,7 +81,10 @@ async def list_groups(topic: TopicName, groups: GroupsDep) -> GroupsResponse:
 @router.put(
     "/{group}",
     summary="Create a group (at `start`) or update its settings",
-    responses={404: {"model": Failure, "description": "Unknown topic or dead-letter topic"}},
+    responses={
+        404: {"model": Failure, "description": "Unknown topic or dead-letter topic"},
+        409: {"model": Failure, "description": "The dead-letter topic is the group's own"},
+    },
 )
 async def put_group(
     topic: TopicName, group: GroupName, body: PutGroupRequest, groups: GroupsDep

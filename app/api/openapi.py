@@ -95,6 +95,8 @@ def _document_batch_limit(schema: dict[str, Any], max_batch: int) -> None:
                     option["maximum"] = max_batch
     request = schema["components"]["schemas"]["ProduceRequest"]
     request["properties"]["messages"]["maxItems"] = max_batch
+    fetch = schema["components"]["schemas"]["FetchRequest"]
+    fetch["properties"]["max_messages"]["maximum"] = max_batch
 
 
 def _document_access(schema: dict[str, Any], enabled: bool) -> None:

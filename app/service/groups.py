@@ -11,7 +11,13 @@ import secrets
 from collections.abc import Sequence
 
 from app.errors import InvalidRequest, TopicNotFound
-from app.group_errors import GroupNotFound, LeaseExpired, LeaseNotFound, OffsetsNotInLease
+from app.group_errors import (
+    DeadLetterLoop,
+    GroupNotFound,
+    LeaseExpired,
+    LeaseNotFound,
+    OffsetsNotInLease,
+)
 from app.group_types import (
     Fetched,
     GroupDetails,
@@ -44,9 +50,7 @@ class GroupService:
         dead_letter = settings.dead_letter_topic
         if dead_letter is not None and "dead_letter_topic" in given:
             if dead_letter == topic:
-                raise InvalidRequest(
-                    "dead_letter_topic", "must be another topic than the group's own"
-                )
+                raise DeadLetterLoop(topic)
             if await self._repo.topic_bounds(dead_letter) is None:
                 raise TopicNotFound(dead_letter)
         keep = {"ack_wait_ms", "max_deliver", "dead_letter_topic"} - given

@@ -270,5 +270,5 @@ async def test_leases_of_other_groups_and_unknown_names_are_404(client: httpx.As
     assert_failure(await lease_call(client, "t", "g", "ack", lease_id="nonsense"), 404, "lease")
     assert_failure(await client.post("/topics/t/groups/zz/fetch", json={"member": "a"}), 404)
     assert_failure(await client.post("/topics/nope/groups/g/fetch", json={"member": "a"}), 404)
-    assert_failure(await client.put("/topics/t/groups/g", json={"dead_letter_topic": "t"}), 422)
+    assert_failure(await client.put("/topics/t/groups/g", json={"dead_letter_topic": "t"}), 409)
     assert_failure(await client.put("/topics/t/groups/g", json={"dead_letter_topic": "no"}), 404)

@@ -227,7 +227,7 @@ CASES: list[tuple[str, str, str, dict[str, Any] | bytes | None, int]] = [
     ("huge ack_wait_ms", "PUT", G, {"ack_wait_ms": 10**15}, 422),
     ("bool max_deliver", "PUT", G, {"max_deliver": True}, 422),
     ("negative max_deliver", "PUT", G, {"max_deliver": -1}, 422),
-    ("own dead-letter topic", "PUT", G, {"dead_letter_topic": "t"}, 422),
+    ("own dead-letter topic", "PUT", G, {"dead_letter_topic": "t"}, 409),
     ("unknown dead-letter topic", "PUT", G, {"dead_letter_topic": "nope"}, 404),
     ("unknown start word", "PUT", "/topics/t/groups/new", {"start": "middle"}, 422),
     ("negative start offset", "PUT", "/topics/t/groups/new", {"start": {"offset": -1}}, 422),
