@@ -9,7 +9,7 @@ offset is. Every expiry is judged by the database's clock, in epoch milliseconds
 """
 
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -99,10 +99,14 @@ class _Changes:
 class GroupRepository:
     """``notify_tag`` marks this process's notifications, as in ``QueueRepository``."""
 
-    def __init__(self, engine: AsyncEngine, notify_tag: str = "") -> None:
+    def __init__(
+        self, engine: AsyncEngine, notify_tag: str = "", clock: Callable[[], int] | None = None
+    ) -> None:
+        """``clock`` (epoch ms) replaces the database's, for tests that move time by hand."""
         self._engine = engine
         self._notify_tag = notify_tag
         self._postgres = engine.dialect.name == "postgresql"
+        self._clock = clock
 
     @asynccontextmanager
     async def _begin(self) -> AsyncIterator[AsyncConnection]:
@@ -113,6 +117,8 @@ class GroupRepository:
     def _now(self) -> ColumnElement[int]:
         """Epoch milliseconds by the database's clock: one clock for every server process.
         SQLite serves one process, whose clock is the database's."""
+        if self._clock is not None:
+            return literal(self._clock(), BigInteger)
         if self._postgres:
             epoch = func.extract("epoch", func.clock_timestamp())
             return cast(func.floor(epoch * 1000), BigInteger)
@@ -388,41 +394,54 @@ class GroupRepository:
         Returns the spans to lease again, the untaken rests to write back, the row starts
         to delete and the spans delivered ``max_deliver`` times (now dead).
         """
-        rows = await conn.execute(
-            select(
-                ranges.c.start,
-                ranges.c.stop,
-                ranges.c.lease,
-                ranges.c.expires_at,
-                ranges.c.delivery,
-            )
-            .where(ranges.c.group_id == found.id, ranges.c.expires_at <= found.now)
-            .order_by(ranges.c.start)
-            .limit(max_messages)
-            .with_for_update(skip_locked=True)
-        )
         leased: list[Span] = []
         kept: list[Span] = []
         removed: list[int] = []
         dead: list[tuple[Span, DeathReason]] = []
         room = max_messages
-        for row in rows:
-            if room == 0:
+        after = -1
+        # Pages of due rows: dead and retention-removed ones take no room, so one page of
+        # ``max_messages`` rows may not fill the lease.
+        while room > 0:
+            rows = (
+                await conn.execute(
+                    select(
+                        ranges.c.start,
+                        ranges.c.stop,
+                        ranges.c.lease,
+                        ranges.c.expires_at,
+                        ranges.c.delivery,
+                    )
+                    .where(
+                        ranges.c.group_id == found.id,
+                        ranges.c.expires_at <= found.now,
+                        ranges.c.start > after,
+                    )
+                    .order_by(ranges.c.start)
+                    .limit(max_messages)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            for row in rows:
+                if room == 0:
+                    break
+                after = row.start
+                removed.append(row.start)
+                span, lost = clip(Span(*row), found.first_offset)
+                changes.skipped += lost
+                if span is None:
+                    continue
+                if span.delivery >= found.max_deliver:
+                    dead.append((span, "max_deliver"))
+                    continue
+                take = min(room, span.size)
+                leased.append(replace(span, stop=span.start + take, delivery=span.delivery + 1))
+                if take < span.size:
+                    kept.append(replace(span, start=span.start + take))
+                changes.redelivered += take
+                room -= take
+            if len(rows) < max_messages:
                 break
-            removed.append(row.start)
-            span, lost = clip(Span(*row), found.first_offset)
-            changes.skipped += lost
-            if span is None:
-                continue
-            if span.delivery >= found.max_deliver:
-                dead.append((span, "max_deliver"))
-                continue
-            take = min(room, span.size)
-            leased.append(replace(span, stop=span.start + take, delivery=span.delivery + 1))
-            if take < span.size:
-                kept.append(replace(span, start=span.start + take))
-            changes.redelivered += take
-            room -= take
         return leased, kept, removed, dead
 
     async def _advance(
