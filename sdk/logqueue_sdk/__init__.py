@@ -1,16 +1,22 @@
 """Python client for LogQueue, a durable HTTP log queue.
 
-Two flavours with the same method names: ``AsyncClient``/``AsyncProducer``/``AsyncConsumer``
-for asyncio, ``Client``/``Producer``/``Consumer`` for scripts and threads.
+Two flavours with the same method names: ``AsyncClient``/``AsyncProducer``/``AsyncConsumer``/
+``AsyncGroupConsumer`` for asyncio, ``Client``/``Producer``/``Consumer``/``GroupConsumer`` for
+scripts and threads.
 """
 
 from logqueue_sdk._async import AsyncClient, AsyncConsumer, AsyncProducer
+from logqueue_sdk._async_groups import AsyncGroupConsumer, AsyncGroupMessage, AsyncLease
 from logqueue_sdk._base import DEFAULT_BROKER, RetryPolicy, StreamStart
+from logqueue_sdk._groups_base import GroupInfo
 from logqueue_sdk._sync import Client, Consumer, Producer
+from logqueue_sdk._sync_groups import GroupConsumer, GroupMessage, Lease
 from logqueue_sdk.errors import (
     AccessDenied,
     BrokerUnavailable,
+    GroupNotFound,
     InvalidRequest,
+    LeaseExpired,
     LogQueueError,
     NotRegistered,
     Stopped,
@@ -24,12 +30,21 @@ __all__ = [
     "AccessDenied",
     "AsyncClient",
     "AsyncConsumer",
+    "AsyncGroupConsumer",
+    "AsyncGroupMessage",
+    "AsyncLease",
     "AsyncProducer",
     "BrokerStatus",
     "BrokerUnavailable",
     "Client",
     "Consumer",
+    "GroupConsumer",
+    "GroupInfo",
+    "GroupMessage",
+    "GroupNotFound",
     "InvalidRequest",
+    "Lease",
+    "LeaseExpired",
     "LogQueueError",
     "Message",
     "NotRegistered",

@@ -22,7 +22,9 @@ import httpx
 from logqueue_sdk.errors import (
     AccessDenied,
     BrokerUnavailable,
+    GroupNotFound,
     InvalidRequest,
+    LeaseExpired,
     LogQueueError,
     NotRegistered,
     TopicExists,
@@ -291,6 +293,8 @@ ERROR_CLASSES: dict[str, type[LogQueueError]] = {
     "forbidden": AccessDenied,
     "storage_unavailable": BrokerUnavailable,
     "internal_error": BrokerUnavailable,
+    "group_not_found": GroupNotFound,
+    "lease_expired": LeaseExpired,
 }
 
 

@@ -62,3 +62,12 @@ class BrokerUnavailable(LogQueueError):
 
 class Stopped(LogQueueError):
     """The producer or consumer was stopped; it accepts no more calls."""
+
+
+class GroupNotFound(LogQueueError):
+    """The consumer group does not exist on that topic (create it first)."""
+
+
+class LeaseExpired(LogQueueError):
+    """The lease expired before this call (or holds nothing any more): its messages may
+    already be another member's, so the call changed nothing."""
