@@ -6,7 +6,7 @@ import urllib.request
 import typer
 import uvicorn
 
-from app import cli_client
+from app import cli_client, cli_groups
 from app.logging import logging_config
 from app.settings import Settings
 
@@ -76,6 +76,7 @@ def healthcheck(
 
 
 cli_client.register(cli)
+cli.add_typer(cli_groups.groups, name="groups")
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ from logqueue_sdk import (
     DEFAULT_BROKER,
     Client,
     Consumer,
+    GroupConsumer,
     LogQueueError,
     Producer,
     StreamStart,
@@ -46,7 +47,7 @@ def register(cli: typer.Typer) -> None:
 
 
 @contextmanager
-def _reported() -> Iterator[None]:
+def reported() -> Iterator[None]:
     """SDK errors become one line on stderr and exit status 1, not a traceback."""
     try:
         yield
@@ -58,7 +59,7 @@ def _reported() -> Iterator[None]:
 @topics.command("list")
 def list_topics(broker: Broker = DEFAULT_BROKER, api_key: ApiKey = None) -> None:
     """Print every topic, oldest first."""
-    with _reported(), Client(broker, api_key=api_key) as client:
+    with reported(), Client(broker, api_key=api_key) as client:
         for name in client.list_topics():
             typer.echo(name)
 
@@ -73,7 +74,7 @@ def create_topic(
     api_key: ApiKey = None,
 ) -> None:
     """Create the topic NAME."""
-    with _reported(), Client(broker, api_key=api_key) as client:
+    with reported(), Client(broker, api_key=api_key) as client:
         created = client.create_topic(name, exist_ok=exist_ok)
     typer.echo(f"Topic '{name}' {'created' if created else 'already exists'}")
 
@@ -89,7 +90,7 @@ def produce(
     """Send MESSAGE to TOPIC, or every non-empty line of stdin, in order."""
     batches = _line_batches(sys.stdin.fileno()) if message == "-" else iter([[message]])
     sent = 0
-    with _reported(), Producer(broker, [topic], api_key=api_key) as producer:
+    with reported(), Producer(broker, [topic], api_key=api_key) as producer:
         for batch in batches:
             if not producer.send_batch(topic, batch):
                 typer.echo(f"error: broker unreachable; {sent} message(s) sent", err=True)
@@ -107,18 +108,44 @@ def consume(
         int | None,
         typer.Option(help="Resume as this consumer; by default a new one reads from the start."),
     ] = None,
+    group: Annotated[
+        str | None,
+        typer.Option(help="Read as a member of this consumer group, acking what is printed."),
+    ] = None,
     broker: Broker = DEFAULT_BROKER,
     api_key: ApiKey = None,
 ) -> None:
     """Print TOPIC's messages one per line; a new consumer's id goes to stderr."""
+    if group is not None:
+        _consume_group(topic, group, follow, broker, api_key)
+        return
     resume = {topic: consumer_id} if consumer_id is not None else None
-    with _reported(), Consumer(broker, [topic], api_key=api_key, consumer_ids=resume) as consumer:
+    with reported(), Consumer(broker, [topic], api_key=api_key, consumer_ids=resume) as consumer:
         if consumer_id is None:
             typer.echo(f"consumer id: {consumer.topic_id_map[topic]}", err=True)
         messages = consumer.get_next() if follow else iter(lambda: consumer.dequeue(topic), None)
         try:
             for received in messages:
                 typer.echo(received.body)
+        except KeyboardInterrupt:
+            raise typer.Exit(INTERRUPTED) from None
+
+
+def _consume_group(topic: str, group: str, follow: bool, broker: str, api_key: str | None) -> None:
+    """Print the group's messages one per line, acking each lease once it is printed;
+    without ``follow``, stop when nothing is left to deliver."""
+    wait = 5.0 if follow else 0.0
+    with reported(), GroupConsumer(broker, topic, group, api_key=api_key, wait=wait) as consumer:
+        try:
+            while True:
+                lease = consumer.fetch()
+                if lease is None:
+                    if follow:
+                        continue
+                    return
+                for message in lease.messages:
+                    typer.echo(message.body)
+                lease.ack()
         except KeyboardInterrupt:
             raise typer.Exit(INTERRUPTED) from None
 
@@ -131,7 +158,7 @@ def size(
 ) -> None:
     """Print how many messages of TOPIC the consumer has not read yet."""
     with (
-        _reported(),
+        reported(),
         Consumer(broker, api_key=api_key, consumer_ids={topic: consumer_id}) as consumer,
     ):
         typer.echo(consumer.size(topic))

@@ -8,7 +8,7 @@ scripts and threads.
 from logqueue_sdk._async import AsyncClient, AsyncConsumer, AsyncProducer
 from logqueue_sdk._async_groups import AsyncGroupConsumer, AsyncGroupMessage, AsyncLease
 from logqueue_sdk._base import DEFAULT_BROKER, RetryPolicy, StreamStart
-from logqueue_sdk._groups_base import GroupInfo
+from logqueue_sdk._groups_base import GroupInfo, StartAt
 from logqueue_sdk._sync import Client, Consumer, Producer
 from logqueue_sdk._sync_groups import GroupConsumer, GroupMessage, Lease
 from logqueue_sdk.errors import (
@@ -50,6 +50,7 @@ __all__ = [
     "NotRegistered",
     "Producer",
     "RetryPolicy",
+    "StartAt",
     "Stopped",
     "StreamStart",
     "TopicExists",
