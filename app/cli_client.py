@@ -47,7 +47,7 @@ def register(cli: typer.Typer) -> None:
 
 
 @contextmanager
-def reported() -> Iterator[None]:
+def _reported() -> Iterator[None]:
     """SDK errors become one line on stderr and exit status 1, not a traceback."""
     try:
         yield
@@ -59,7 +59,7 @@ def reported() -> Iterator[None]:
 @topics.command("list")
 def list_topics(broker: Broker = DEFAULT_BROKER, api_key: ApiKey = None) -> None:
     """Print every topic, oldest first."""
-    with reported(), Client(broker, api_key=api_key) as client:
+    with _reported(), Client(broker, api_key=api_key) as client:
         for name in client.list_topics():
             typer.echo(name)
 
@@ -74,7 +74,7 @@ def create_topic(
     api_key: ApiKey = None,
 ) -> None:
     """Create the topic NAME."""
-    with reported(), Client(broker, api_key=api_key) as client:
+    with _reported(), Client(broker, api_key=api_key) as client:
         created = client.create_topic(name, exist_ok=exist_ok)
     typer.echo(f"Topic '{name}' {'created' if created else 'already exists'}")
 
@@ -90,7 +90,7 @@ def produce(
     """Send MESSAGE to TOPIC, or every non-empty line of stdin, in order."""
     batches = _line_batches(sys.stdin.fileno()) if message == "-" else iter([[message]])
     sent = 0
-    with reported(), Producer(broker, [topic], api_key=api_key) as producer:
+    with _reported(), Producer(broker, [topic], api_key=api_key) as producer:
         for batch in batches:
             if not producer.send_batch(topic, batch):
                 typer.echo(f"error: broker unreachable; {sent} message(s) sent", err=True)
@@ -120,7 +120,7 @@ def consume(
         _consume_group(topic, group, follow, broker, api_key)
         return
     resume = {topic: consumer_id} if consumer_id is not None else None
-    with reported(), Consumer(broker, [topic], api_key=api_key, consumer_ids=resume) as consumer:
+    with _reported(), Consumer(broker, [topic], api_key=api_key, consumer_ids=resume) as consumer:
         if consumer_id is None:
             typer.echo(f"consumer id: {consumer.topic_id_map[topic]}", err=True)
         messages = consumer.get_next() if follow else iter(lambda: consumer.dequeue(topic), None)
@@ -135,7 +135,7 @@ def _consume_group(topic: str, group: str, follow: bool, broker: str, api_key: s
     """Print the group's messages one per line, acking each lease once it is printed;
     without ``follow``, stop when nothing is left to deliver."""
     wait = 5.0 if follow else 0.0
-    with reported(), GroupConsumer(broker, topic, group, api_key=api_key, wait=wait) as consumer:
+    with _reported(), GroupConsumer(broker, topic, group, api_key=api_key, wait=wait) as consumer:
         try:
             while True:
                 lease = consumer.fetch()
@@ -158,7 +158,7 @@ def size(
 ) -> None:
     """Print how many messages of TOPIC the consumer has not read yet."""
     with (
-        reported(),
+        _reported(),
         Consumer(broker, api_key=api_key, consumer_ids={topic: consumer_id}) as consumer,
     ):
         typer.echo(consumer.size(topic))

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from app.cli_client import ApiKey, Broker, reported
+from app.cli_client import ApiKey, Broker, _reported
 from logqueue_sdk import DEFAULT_BROKER, Client, GroupConsumer, GroupInfo, StartAt
 
 groups = typer.Typer(
@@ -38,7 +38,7 @@ def _show(info: GroupInfo) -> None:
 @groups.command("list")
 def list_groups(topic: str, broker: Broker = DEFAULT_BROKER, api_key: ApiKey = None) -> None:
     """Print TOPIC's groups, one line each with their counts."""
-    with reported(), Client(broker, api_key=api_key) as client:
+    with _reported(), Client(broker, api_key=api_key) as client:
         for info in client.list_groups(topic):
             _show(info)
 
@@ -63,7 +63,7 @@ def create_group(
     api_key: ApiKey = None,
 ) -> None:
     """Create GROUP on TOPIC, or update the settings given."""
-    with reported(), GroupConsumer(broker, topic, group, api_key=api_key) as consumer:
+    with _reported(), GroupConsumer(broker, topic, group, api_key=api_key) as consumer:
         _show(
             consumer.create(
                 start=parse_start(start),
@@ -79,7 +79,7 @@ def show_group(
     topic: str, group: str, broker: Broker = DEFAULT_BROKER, api_key: ApiKey = None
 ) -> None:
     """Print GROUP's settings and counts."""
-    with reported(), GroupConsumer(broker, topic, group, api_key=api_key) as consumer:
+    with _reported(), GroupConsumer(broker, topic, group, api_key=api_key) as consumer:
         _show(consumer.details())
 
 
@@ -92,7 +92,7 @@ def seek_group(
     api_key: ApiKey = None,
 ) -> None:
     """Move GROUP to START: before it counts as finished, from it on is delivered again."""
-    with reported(), GroupConsumer(broker, topic, group, api_key=api_key) as consumer:
+    with _reported(), GroupConsumer(broker, topic, group, api_key=api_key) as consumer:
         _show(consumer.seek(parse_start(start)))
 
 
@@ -101,6 +101,6 @@ def delete_group(
     topic: str, group: str, broker: Broker = DEFAULT_BROKER, api_key: ApiKey = None
 ) -> None:
     """Delete GROUP and its leases."""
-    with reported(), GroupConsumer(broker, topic, group, api_key=api_key) as consumer:
+    with _reported(), GroupConsumer(broker, topic, group, api_key=api_key) as consumer:
         consumer.delete()
     typer.echo(f"Group '{group}' deleted")
