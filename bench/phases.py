@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import client, db_ceiling, e2e, server, users
+from bench import client, db_ceiling, e2e, groups, server, users
 from bench.anchors import jetstream, redis_streams
 from bench.anchors.daemon import Missing
 from bench.anchors.figure import AnchorFigure
@@ -76,6 +76,7 @@ class ServerFigures:
     rss_after: int | None = None
     e2e: E2EResult | None = None
     users: UserFigures | None = None
+    group_members: Run | None = None
 
 
 def log(message: str) -> None:
@@ -125,9 +126,24 @@ def real_server(plan: Plan, database: Database, logs: Path) -> ServerFigures:
             figures.consume_batch = _consume(
                 real, plan, "bench-rss", consumers, max_messages=plan.batch
             )
+        figures.group_members = _group_members(plan, real, "bench-rss")
         figures.e2e = _end_to_end(plan, real)
         figures.users = _users(plan, real)
     return figures
+
+
+def _group_members(plan: Plan, real: Server, topic: str) -> Run:
+    """Consumer groups beside batch consume: as many member processes as batch consumers,
+    each fetching ``plan.batch``-message leases from the same topic and acking them."""
+    log(f"group: {plan.batch_clients} members fetching {plan.batch:,}-message leases, acking")
+    return groups.members_drain(
+        real.url,
+        topic,
+        real.cpu_seconds,
+        members=plan.batch_clients,
+        batch=plan.batch,
+        seconds=plan.seconds,
+    )
 
 
 def more_workers(plan: Plan, database: Database, logs: Path) -> ServerFigures:

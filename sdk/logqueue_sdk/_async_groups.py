@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from logqueue_sdk import _groups_base as base
 from logqueue_sdk._async import AsyncClient
@@ -25,17 +25,14 @@ from logqueue_sdk.errors import LeaseExpired, LogQueueError, Stopped
 logger = logging.getLogger("logqueue_sdk")
 
 
-class AsyncGroupMessage:
+class AsyncGroupMessage(Delivered):
     """A message out on a lease: finish it with ``ack()``, give it back with ``nack()``,
     dead-letter it with ``term()``; unsettled, it comes back once the lease expires."""
 
-    def __init__(self, data: Delivered, lease: "AsyncLease") -> None:
-        self.topic = data.topic
-        self.offset = data.offset
-        self.body = data.body
-        self.produced_at = data.produced_at
-        self.delivery = data.delivery
-        """Deliveries of this message to the group, this one included (1 the first time)."""
+    __slots__ = ("lease",)
+
+    def __init__(self, lease: "AsyncLease", item: dict[str, Any]) -> None:
+        super().__init__(lease.topic, item)
         self.lease = lease
 
     async def ack(self) -> None:
@@ -64,9 +61,10 @@ class AsyncLease:
 
     def __init__(self, consumer: "AsyncGroupConsumer", data: base.LeaseData) -> None:
         self._consumer = consumer
+        self.topic = consumer.topic
         self.lease_id = data.lease_id
         self.expires_at = data.expires_at
-        self.messages = [AsyncGroupMessage(item, self) for item in data.messages]
+        self.messages = [AsyncGroupMessage(self, item) for item in data.items]
 
     async def ack(self, offsets: list[int] | None = None) -> int:
         """Finish the messages for the group; returns how many."""
@@ -173,7 +171,7 @@ class AsyncGroupConsumer:
             if self._stopped:
                 return None
             raise
-        data = base.parse_fetched(self.topic, body)
+        data = base.parse_fetched(body)
         return None if data is None else AsyncLease(self, data)
 
     async def messages(self) -> AsyncIterator[AsyncGroupMessage]:

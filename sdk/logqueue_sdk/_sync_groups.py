@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from logqueue_sdk import _groups_base as base
 from logqueue_sdk._base import DEFAULT_BROKER, DEFAULT_RETRIES, DEFAULT_TIMEOUT, RetryPolicy
@@ -26,17 +26,14 @@ from logqueue_sdk.errors import LeaseExpired, LogQueueError, Stopped
 logger = logging.getLogger("logqueue_sdk")
 
 
-class GroupMessage:
+class GroupMessage(Delivered):
     """A message out on a lease: finish it with ``ack()``, give it back with ``nack()``,
     dead-letter it with ``term()``; unsettled, it comes back once the lease expires."""
 
-    def __init__(self, data: Delivered, lease: "Lease") -> None:
-        self.topic = data.topic
-        self.offset = data.offset
-        self.body = data.body
-        self.produced_at = data.produced_at
-        self.delivery = data.delivery
-        """Deliveries of this message to the group, this one included (1 the first time)."""
+    __slots__ = ("lease",)
+
+    def __init__(self, lease: "Lease", item: dict[str, Any]) -> None:
+        super().__init__(lease.topic, item)
         self.lease = lease
 
     def ack(self) -> None:
@@ -65,9 +62,10 @@ class Lease:
 
     def __init__(self, consumer: "GroupConsumer", data: base.LeaseData) -> None:
         self._consumer = consumer
+        self.topic = consumer.topic
         self.lease_id = data.lease_id
         self.expires_at = data.expires_at
-        self.messages = [GroupMessage(item, self) for item in data.messages]
+        self.messages = [GroupMessage(self, item) for item in data.items]
 
     def ack(self, offsets: list[int] | None = None) -> int:
         """Finish the messages for the group; returns how many."""
@@ -172,7 +170,7 @@ class GroupConsumer:
             if self._stopped:
                 return None
             raise
-        data = base.parse_fetched(self.topic, body)
+        data = base.parse_fetched(body)
         return None if data is None else Lease(self, data)
 
     def messages(self) -> Iterator[GroupMessage]:
