@@ -1,6 +1,6 @@
 """Request and response bodies of the consumer-group routes."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -51,7 +51,10 @@ def start_of(form: StartForm) -> Start:
     if isinstance(form, StartOffset):
         return Start("offset", offset=form.offset)
     if isinstance(form, StartTime):
-        return Start("time", time=form.time)
+        try:
+            return Start("time", time=form.time.astimezone(UTC))
+        except OverflowError:  # past year 1 or 9999 in UTC: before or after every message
+            return Start("earliest" if form.time.year == 1 else "latest")
     return Start(form)
 
 

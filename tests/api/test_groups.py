@@ -150,7 +150,7 @@ async def test_nack_gives_back_at_once_or_after_the_delay(client: httpx.AsyncCli
 
 async def test_extend_keeps_the_lease_past_its_ack_wait(client: httpx.AsyncClient) -> None:
     await topic_with_messages(client, "t", 1)
-    await put_group(client, "t", "g", ack_wait_ms=300)
+    await put_group(client, "t", "g", ack_wait_ms=1000)
     fetched = await fetch(client, "t", "g")
     expires = datetime.fromisoformat(fetched["lease_expires_at"])
     response = await lease_call(client, "t", "g", "extend", lease_id=fetched["lease_id"], ms=20_000)
@@ -158,7 +158,7 @@ async def test_extend_keeps_the_lease_past_its_ack_wait(client: httpx.AsyncClien
     extended = datetime.fromisoformat(response.json()["lease_expires_at"])
     assert (extended - expires).total_seconds() > 15
     # Past the original expiry, nobody else gets it, and the lease still acks.
-    assert (await fetch(client, "t", "g", wait_ms=600, member="b"))["messages"] == []
+    assert (await fetch(client, "t", "g", wait_ms=1500, member="b"))["messages"] == []
     ack = await lease_call(client, "t", "g", "ack", lease_id=fetched["lease_id"])
     assert ack.json()["acked"] == 1
 
@@ -233,6 +233,15 @@ async def test_seek_by_offset_time_and_latest(client: httpx.AsyncClient) -> None
     assert (await fetch(client, "t", "g", 10))["messages"] == []
     earliest = await client.post("/topics/t/groups/g/seek", json={"start": "earliest"})
     assert earliest.json()["group"]["lag"] == 6
+
+
+async def test_start_times_beyond_utc_years_are_the_ends_of_the_log(
+    client: httpx.AsyncClient,
+) -> None:
+    await topic_with_messages(client, "t", 2)
+    early = await put_group(client, "t", "early", start={"time": "0001-01-01T00:00:00+01:00"})
+    late = await put_group(client, "t", "late", start={"time": "9999-12-31T23:59:59-01:00"})
+    assert (early["next_offset"], late["next_offset"]) == (0, 2)
 
 
 async def test_start_applies_at_creation(client: httpx.AsyncClient) -> None:
