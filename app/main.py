@@ -39,8 +39,7 @@ from app.service.stats import ThroughputStats
 from app.service.streams import STREAM_BATCH_BYTES, LogStreams
 from app.settings import Settings
 from app.shutdown import on_exit_signal
-from app.storage import create_repository
-from app.storage.groups import GroupRepository
+from app.storage import create_group_repository, create_repository
 from app.storage.listener import ProduceListener
 from app.storage.log_reads import LogReader
 from app.storage.stats import StatsRepository
@@ -77,7 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             keepalive_s=settings.stream_keepalive_s,
         )
         app.state.groups = GroupService(
-            GroupRepository(engine, notify_tag=process_tag),
+            create_group_repository(engine, notify_tag=process_tag),
             service.wakeups,
             max_batch=settings.max_batch,
         )

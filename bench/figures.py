@@ -106,7 +106,6 @@ def _server_rows(plan: Plan, http: HttpCeiling, db: DbCeiling, figures: ServerFi
             figures.group_members,
             Reference.of_wrk("batch consume", figures.consume_batch, 0),
             ratio_at_least(0.7, "batch consume"),
-            missing=figures.missing.get("consume_batch"),
         ),
         *_e2e_rows(plan, figures),
         _rss_row(plan, figures),

@@ -15,13 +15,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Literal
 
-import asyncpg
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
     and_,
     case,
-    cast,
     delete,
     func,
     insert,
@@ -45,15 +43,7 @@ from app.group_types import (
 )
 from app.models import ConsumerGroup, GroupRange
 from app.storage.group_spans import Span, carve, clip, delivery_of
-from app.storage.repository import (
-    _DRIVER_CONNECTION_ERRORS,
-    NOTIFY_CHANNEL,
-    NewMessage,
-    _insert_batch,
-    _unavailable_as_domain_error,
-    messages,
-    topics,
-)
+from app.storage.repository import messages, topics, unavailable_as_domain_error
 
 groups = ConsumerGroup.__table__
 ranges = GroupRange.__table__
@@ -62,63 +52,6 @@ ranges = GroupRange.__table__
 DEAD_LETTER_PRODUCER = 0
 
 Action = Literal["ack", "nack", "term"]
-
-# PostgreSQL hot paths, sent straight through asyncpg as the queue's are. ``$clock`` is the
-# injected clock (tests) or NULL for the database's.
-_PG_NOW = "COALESCE($5::bigint, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint)"
-
-# A fetch with nothing due for redelivery: lock the group row, move the cursor past up to
-# $3 fresh messages and write one range row for them, in one statement that commits at once
-# (the row lock, which every fetch of the group takes, is held for no more than that). No
-# row comes back when anything is due, or nothing is fresh: the general path decides then.
-_PG_LEASE_FRESH = f"""
-    WITH clock AS (
-        SELECT {_PG_NOW} AS now
-    ), g AS (
-        SELECT g.id, t.id AS topic_id, g.next_offset AS cursor,
-               GREATEST(g.next_offset, t.first_offset) AS start, t.next_offset AS "end",
-               clock.now + g.ack_wait_ms AS expires, clock.now
-        FROM consumer_groups g JOIN topics t ON t.id = g.topic_id CROSS JOIN clock
-        WHERE t.name = $1 AND g.name = $2
-        FOR NO KEY UPDATE OF g
-    ), advanced AS (
-        UPDATE consumer_groups c
-        SET next_offset = LEAST(g.start + $3, g."end"), skipped = c.skipped + g.start - g.cursor
-        FROM g
-        WHERE c.id = g.id AND g.start < g."end" AND NOT EXISTS (
-            SELECT 1 FROM group_ranges r WHERE r.group_id = g.id AND r.expires_at <= g.now
-        )
-        RETURNING g.id, g.topic_id, g.start, c.next_offset AS stop, g.expires, g.now
-    ), leased AS (
-        INSERT INTO group_ranges (group_id, start, stop, lease, expires_at, delivery)
-        SELECT id, start, stop, $4, expires, 1 FROM advanced
-    )
-    SELECT id, topic_id, start, stop, expires, now FROM advanced
-"""
-
-# The leased range's messages, read after the lease committed (no lock held meanwhile).
-_PG_READ_RANGE = """
-    SELECT "offset", body, produced_at FROM messages
-    WHERE topic_id = $1 AND "offset" >= $2 AND "offset" < $3
-    ORDER BY "offset"
-"""
-
-# Ack a whole lease: its live rows go and the group's count grows, in one statement.
-_PG_ACK_ALL = f"""
-    WITH g AS (
-        SELECT g.id, {_PG_NOW} AS now
-        FROM consumer_groups g JOIN topics t ON t.id = g.topic_id
-        WHERE t.name = $1 AND g.name = $2
-    ), done AS (
-        DELETE FROM group_ranges r USING g
-        WHERE r.group_id = g.id AND g.id = $3 AND r.lease = $4 AND r.expires_at > g.now
-        RETURNING r.stop - r.start AS n
-    ), counted AS (
-        UPDATE consumer_groups c SET acked = c.acked + (SELECT sum(n) FROM done)
-        WHERE c.id = $3 AND EXISTS (SELECT 1 FROM done)
-    )
-    SELECT (SELECT id FROM g), (SELECT count(*) FROM done), (SELECT COALESCE(sum(n), 0) FROM done)
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,52 +89,27 @@ class _Changes:
 
 
 class GroupRepository:
-    """``notify_tag`` marks this process's notifications, as in ``QueueRepository``."""
+    """The portable group repository: SQLAlchemy Core only, so it runs on any backend (and
+    serves SQLite, whose one process needs no cross-process wake-ups)."""
 
-    def __init__(
-        self, engine: AsyncEngine, notify_tag: str = "", clock: Callable[[], int] | None = None
-    ) -> None:
+    def __init__(self, engine: AsyncEngine, clock: Callable[[], int] | None = None) -> None:
         """``clock`` (epoch ms) replaces the database's, for tests that move time by hand."""
         self._engine = engine
-        self._single = engine.execution_options(isolation_level="AUTOCOMMIT")
-        self._notify_tag = notify_tag
-        self._postgres = engine.dialect.name == "postgresql"
         self._clock = clock
 
     @asynccontextmanager
     async def _begin(self) -> AsyncIterator[AsyncConnection]:
-        with _unavailable_as_domain_error():
+        with unavailable_as_domain_error():
             async with self._engine.begin() as conn:
                 yield conn
 
-    @asynccontextmanager
-    async def _driver(self) -> AsyncIterator[asyncpg.Connection]:
-        """The pooled asyncpg connection, for the hot paths (see ``QueueRepository._driver``)."""
-        with _unavailable_as_domain_error():
-            async with self._single.connect() as conn:
-                raw = await conn.get_raw_connection()
-                try:
-                    yield raw.driver_connection
-                except _DRIVER_CONNECTION_ERRORS:
-                    await conn.invalidate()
-                    raise
-
     def _now(self) -> ColumnElement[int]:
-        """Epoch milliseconds by the database's clock: one clock for every server process.
-        SQLite serves one process, whose clock is the database's."""
-        if self._clock is not None:
-            return literal(self._clock(), BigInteger)
-        if self._postgres:
-            epoch = func.extract("epoch", func.clock_timestamp())
-            return cast(func.floor(epoch * 1000), BigInteger)
-        return literal(int(time.time() * 1000), BigInteger)
+        """Epoch milliseconds, the injected clock's or this process's: SQLite serves one
+        process, whose clock is the database's."""
+        return literal(self._clock() if self._clock else int(time.time() * 1000), BigInteger)
 
     async def _notify(self, conn: AsyncConnection, topic_ids: Sequence[int]) -> None:
-        """Wake long polls of other processes, at commit (LISTEN only delivers committed)."""
-        if self._postgres:
-            for topic_id in topic_ids:
-                payload = f"{topic_id}:{self._notify_tag}"
-                await conn.execute(select(func.pg_notify(NOTIFY_CHANNEL, payload)))
+        """Wake long polls of other server processes; one process has none to wake."""
 
     async def _group(self, conn: AsyncConnection, topic: str, group: str) -> _Group | None:
         row = (
@@ -413,10 +321,6 @@ class GroupRepository:
     async def fetch(self, topic: str, group: str, max_messages: int, token: int) -> Fetched | None:
         """Lease up to ``max_messages`` under ``token``: expired or nacked ranges first
         (in offset order), then fresh messages from the cursor. None: no such group."""
-        if self._postgres:
-            fresh = await self._fetch_fresh(topic, group, max_messages, token)
-            if fresh is not None:
-                return fresh
         async with self._begin() as conn:
             found = await self._group(conn, topic, group)
             if found is None:
@@ -460,30 +364,6 @@ class GroupRepository:
             now_ms=found.now,
             due_ms=due,
             woken_topics=woken,
-        )
-
-    async def _fetch_fresh(
-        self, topic: str, group: str, max_messages: int, token: int
-    ) -> Fetched | None:
-        """The common fetch in one round trip; None when the general path must decide."""
-        clock = None if self._clock is None else self._clock()
-        async with self._driver() as driver:
-            leased = await driver.fetchrow(
-                _PG_LEASE_FRESH, topic, group, max_messages, token, clock
-            )
-            if leased is None:
-                return None
-            group_id, topic_id, start, stop, expires, now = leased
-            rows = await driver.fetch(_PG_READ_RANGE, topic_id, start, stop)
-        return Fetched(
-            topic_id=topic_id,
-            group_id=group_id,
-            token=token,
-            expires_at_ms=expires,
-            messages=[LeasedMessage(offset, body, at, 1) for offset, body, at in rows],
-            now_ms=now,
-            due_ms=None,
-            woken_topics=[],
         )
 
     async def _reclaim(
@@ -589,7 +469,7 @@ class GroupRepository:
             letters.append(letter.envelope())
         if not letters:
             return []
-        await _insert_batch(conn, target, [NewMessage(DEAD_LETTER_PRODUCER, b) for b in letters])
+        await _append(conn, target, letters)
         return [target]
 
     async def settle(
@@ -605,8 +485,6 @@ class GroupRepository:
 
         Refused, changing nothing, when the lease has expired or does not hold every offset.
         """
-        if self._postgres and action == "ack" and offsets is None:
-            return await self._pg_ack_all(topic, group, lease)
         async with self._begin() as conn:
             found = await self._group(conn, topic, group)
             if found is None:
@@ -662,18 +540,6 @@ class GroupRepository:
                 )
             await self._notify(conn, woken)
         return Settled("ok", sum(s.size for s in chosen), woken_topics=tuple(woken))
-
-    async def _pg_ack_all(self, topic: str, group: str, lease: tuple[int, int]) -> Settled:
-        clock = None if self._clock is None else self._clock()
-        async with self._driver() as driver:
-            group_id, rows, acked = await driver.fetchrow(
-                _PG_ACK_ALL, topic, group, lease[0], lease[1], clock
-            )
-        if group_id is None:
-            return Settled("no_group")
-        if group_id != lease[0]:
-            return Settled("other_group")
-        return Settled("ok", acked) if rows else Settled("expired")
 
     async def _ack_all(self, conn: AsyncConnection, found: _Group, token: int) -> Settled:
         """A whole lease in one statement: its live rows go, and the count with them."""
@@ -766,3 +632,31 @@ async def _position(
         )
     )
     return end if found is None else found
+
+
+async def _append(conn: AsyncConnection, topic_id: int, bodies: Sequence[str]) -> None:
+    """Append ``bodies`` to a topic inside the caller's transaction: offsets reserved on the
+    topic row (which holds its lock until commit), as every produce reserves them."""
+    end = await conn.scalar(
+        update(topics)
+        .where(topics.c.id == topic_id)
+        .values(next_offset=topics.c.next_offset + len(bodies))
+        .returning(topics.c.next_offset)
+    )
+    if end is None:
+        return
+    now = datetime.now(UTC)
+    first = end - len(bodies)
+    await conn.execute(
+        insert(messages),
+        [
+            {
+                "topic_id": topic_id,
+                "offset": first + i,
+                "body": body,
+                "produced_at": now,
+                "producer_id": DEAD_LETTER_PRODUCER,
+            }
+            for i, body in enumerate(bodies)
+        ],
+    )

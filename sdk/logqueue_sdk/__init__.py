@@ -5,12 +5,17 @@ Two flavours with the same method names: ``AsyncClient``/``AsyncProducer``/``Asy
 scripts and threads.
 """
 
-from logqueue_sdk._async import AsyncClient, AsyncConsumer, AsyncProducer
-from logqueue_sdk._async_groups import AsyncGroupConsumer, AsyncGroupMessage, AsyncLease
+from logqueue_sdk._async import (
+    AsyncClient,
+    AsyncConsumer,
+    AsyncGroupConsumer,
+    AsyncGroupMessage,
+    AsyncLease,
+    AsyncProducer,
+)
 from logqueue_sdk._base import DEFAULT_BROKER, RetryPolicy, StreamStart
 from logqueue_sdk._groups_base import GroupInfo, StartAt
-from logqueue_sdk._sync import Client, Consumer, Producer
-from logqueue_sdk._sync_groups import GroupConsumer, GroupMessage, Lease
+from logqueue_sdk._sync import Client, Consumer, GroupConsumer, GroupMessage, Lease, Producer
 from logqueue_sdk.errors import (
     AccessDenied,
     BrokerUnavailable,

@@ -28,8 +28,7 @@ from app.group_types import GroupSettings, Start
 from app.service import QueueService
 from app.service.groups import GroupService
 from app.settings import Settings
-from app.storage import QueueRepository
-from app.storage.groups import GroupRepository
+from app.storage import create_group_repository, create_repository
 from tests.conftest import clear_tables
 
 T = TypeVar("T")
@@ -110,8 +109,8 @@ class GroupMachine(RuleBasedStateMachine):
         config = Settings(database_url=self.database_url, migrate_on_start=False)
         self.run(clear_tables(config))
         self.engine = create_engine(config)
-        self.queue = QueueService.from_settings(QueueRepository(self.engine), config)
-        repository = GroupRepository(self.engine, clock=lambda: self.model.now)
+        self.queue = QueueService.from_settings(create_repository(self.engine), config)
+        repository = create_group_repository(self.engine, clock=lambda: self.model.now)
         self.groups = GroupService(repository, self.queue.wakeups, max_batch=1000)
         self.run(self.queue.create_topic("t"))
         self.producer = self.run(self.queue.register_producer("t"))

@@ -6,13 +6,12 @@ from collections.abc import AsyncIterator
 import pytest
 
 from app.database import create_engine
+from app.domain import Retention
 from app.group_types import GroupSettings, Start
 from app.service import QueueService
 from app.service.groups import GroupService
 from app.settings import Settings
-from app.storage import QueueRepository
-from app.storage.groups import GroupRepository
-from app.storage.repository import Retention
+from app.storage import QueueRepository, create_group_repository, create_repository
 from tests.service.test_retention import enforcer
 
 
@@ -32,9 +31,11 @@ async def engine_parts(
 ) -> AsyncIterator[tuple[QueueRepository, QueueService, GroupService, Clock]]:
     engine = create_engine(empty_db)
     clock = Clock()
-    repository = QueueRepository(engine)
+    repository = create_repository(engine)
     service = QueueService.from_settings(repository, empty_db)
-    groups = GroupService(GroupRepository(engine, clock=clock), service.wakeups, max_batch=1000)
+    groups = GroupService(
+        create_group_repository(engine, clock=clock), service.wakeups, max_batch=1000
+    )
     yield repository, service, groups, clock
     await engine.dispose()
 

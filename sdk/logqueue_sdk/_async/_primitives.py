@@ -5,8 +5,15 @@ differ in more than spelling, so ``_sync/_primitives.py`` is their hand-written 
 """
 
 import asyncio
-from collections.abc import Callable, Coroutine
-from typing import Any
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from types import TracebackType
+from typing import Any, Self
+
+from logqueue_sdk.errors import LogQueueError
+
+logger = logging.getLogger("logqueue_sdk")
 
 Event = asyncio.Event
 Lock = asyncio.Lock
@@ -53,3 +60,39 @@ class Background:
 
     async def join(self) -> None:
         await self._task
+
+
+class Keepalive:
+    """Calls ``renew`` every ``period`` seconds inside ``async with``; stops at the first
+    failure (the lease is gone, so renewing it again cannot help)."""
+
+    def __init__(self, renew: Callable[[], Awaitable[Any]], period: float) -> None:
+        self._renew = renew
+        self._period = period
+        self._done = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._done.wait(), self._period)
+                return
+            try:
+                await self._renew()
+            except LogQueueError as exc:
+                logger.warning("could not extend the lease: %s", exc.message)
+                return
+
+    async def __aenter__(self) -> Self:
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._done.set()
+        if self._task is not None:
+            await self._task

@@ -9,7 +9,7 @@ from typing import Any, Self
 
 import httpx
 
-from logqueue_sdk import _base
+from logqueue_sdk import _base, _groups_base
 from logqueue_sdk._base import (
     DEFAULT_BROKER,
     DEFAULT_RETRIES,
@@ -19,6 +19,7 @@ from logqueue_sdk._base import (
     StreamCursor,
     StreamStart,
 )
+from logqueue_sdk._groups_base import GroupInfo
 from logqueue_sdk.errors import LogQueueError, Stopped, TopicExists
 from logqueue_sdk.models import BrokerStatus, Message
 
@@ -55,6 +56,10 @@ class AsyncClient:
     async def list_topics(self) -> list[str]:
         """All topic names, oldest first."""
         return _base.parse_topics(await self._request(_base.list_topics_call()))
+
+    async def list_groups(self, topic: str) -> list[GroupInfo]:
+        """The consumer groups of ``topic``, oldest first, with their counts."""
+        return _groups_base.parse_groups(await self._request(_groups_base.list_groups_call(topic)))
 
     async def create_topic(self, name: str, *, exist_ok: bool = False) -> bool:
         """True if the topic was created; False if it existed and ``exist_ok``, else TopicExists."""

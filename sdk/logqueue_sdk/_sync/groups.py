@@ -1,16 +1,16 @@
-"""Consumer groups, asynchronous flavour: members share a topic's messages under leases.
+# Generated from sdk/logqueue_sdk/_async/groups.py by scripts/unasync.py; edit that file.
+"""Consumer groups, synchronous flavour: members share a topic's messages under leases.
 
 Request shapes and answers live in ``_groups_base``; this is only the I/O.
 """
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
 from logqueue_sdk import _groups_base as base
-from logqueue_sdk._async import AsyncClient
 from logqueue_sdk._base import DEFAULT_BROKER, DEFAULT_RETRIES, DEFAULT_TIMEOUT, RetryPolicy
 from logqueue_sdk._groups_base import (
     DEFAULT_GROUP_BATCH,
@@ -19,79 +19,81 @@ from logqueue_sdk._groups_base import (
     GroupInfo,
     StartAt,
 )
-from logqueue_sdk._keepalive import AsyncKeepalive
 from logqueue_sdk.errors import LeaseExpired, LogQueueError, Stopped
+
+from ._primitives import Keepalive
+from .client import Client
 
 logger = logging.getLogger("logqueue_sdk")
 
 
-class AsyncGroupMessage(Delivered):
+class GroupMessage(Delivered):
     """A message out on a lease: finish it with ``ack()``, give it back with ``nack()``,
     dead-letter it with ``term()``; unsettled, it comes back once the lease expires."""
 
     __slots__ = ("lease",)
 
-    def __init__(self, lease: "AsyncLease", item: dict[str, Any]) -> None:
+    def __init__(self, lease: "Lease", item: dict[str, Any]) -> None:
         super().__init__(lease.topic, item)
         self.lease = lease
 
-    async def ack(self) -> None:
-        await self.lease.ack([self.offset])
+    def ack(self) -> None:
+        self.lease.ack([self.offset])
 
-    async def nack(self, delay: float = 0.0) -> None:
+    def nack(self, delay: float = 0.0) -> None:
         """Deliver it again, no sooner than ``delay`` seconds from now."""
-        await self.lease.nack(delay, [self.offset])
+        self.lease.nack(delay, [self.offset])
 
-    async def term(self) -> None:
+    def term(self) -> None:
         """Dead-letter it now, however many deliveries it had."""
-        await self.lease.term([self.offset])
+        self.lease.term([self.offset])
 
-    async def extend(self, seconds: float | None = None) -> datetime:
-        """Extend the whole lease this message is on (see ``AsyncLease.extend``)."""
-        return await self.lease.extend(seconds)
+    def extend(self, seconds: float | None = None) -> datetime:
+        """Extend the whole lease this message is on (see ``Lease.extend``)."""
+        return self.lease.extend(seconds)
 
     def __repr__(self) -> str:
         return f"<GroupMessage {self.topic}@{self.offset} delivery={self.delivery}>"
 
 
-class AsyncLease:
+class Lease:
     """Messages leased to this member until ``expires_at``; a lease is a fencing token, so
     once it has expired every call on it raises ``LeaseExpired`` and changes nothing.
     ``offsets`` default to every message still on the lease."""
 
-    def __init__(self, consumer: "AsyncGroupConsumer", data: base.LeaseData) -> None:
+    def __init__(self, consumer: "GroupConsumer", data: base.LeaseData) -> None:
         self._consumer = consumer
         self.topic = consumer.topic
         self.lease_id = data.lease_id
         self.expires_at = data.expires_at
-        self.messages = [AsyncGroupMessage(self, item) for item in data.items]
+        self.messages = [GroupMessage(self, item) for item in data.items]
 
-    async def ack(self, offsets: list[int] | None = None) -> int:
+    def ack(self, offsets: list[int] | None = None) -> int:
         """Finish the messages for the group; returns how many."""
-        return await self._settle("ack", offsets, "acked")
+        return self._settle("ack", offsets, "acked")
 
-    async def nack(self, delay: float = 0.0, offsets: list[int] | None = None) -> int:
-        return await self._settle("nack", offsets, "nacked", delay)
+    def nack(self, delay: float = 0.0, offsets: list[int] | None = None) -> int:
+        return self._settle("nack", offsets, "nacked", delay)
 
-    async def term(self, offsets: list[int] | None = None) -> int:
-        return await self._settle("term", offsets, "terminated")
+    def term(self, offsets: list[int] | None = None) -> int:
+        return self._settle("term", offsets, "terminated")
 
-    async def extend(self, seconds: float | None = None) -> datetime:
+    def extend(self, seconds: float | None = None) -> datetime:
         """Make the lease last ``seconds`` from now (default: the group's ack wait)."""
         consumer = self._consumer
         call = base.extend_call(consumer.topic, consumer.group, self.lease_id, seconds)
-        self.expires_at = base.parse_expiry(await consumer.client._request(call))
+        self.expires_at = base.parse_expiry(consumer.client._request(call))
         return self.expires_at
 
-    async def _settle(
+    def _settle(
         self, verb: base.Verb, offsets: list[int] | None, key: str, delay: float = 0.0
     ) -> int:
         consumer = self._consumer
         call = base.settle_call(consumer.topic, consumer.group, verb, self.lease_id, offsets, delay)
-        return base.parse_count(await consumer.client._request(call), key)
+        return base.parse_count(consumer.client._request(call), key)
 
 
-class AsyncGroupConsumer:
+class GroupConsumer:
     """One member of consumer group ``group`` on ``topic``; any number of members (in any
     processes) share the group's messages, each message leased to one member at a time.
 
@@ -115,7 +117,7 @@ class AsyncGroupConsumer:
     ) -> None:
         if not topic or not group:
             raise ValueError("a group consumer needs a topic and a group")
-        self.client = AsyncClient(broker, api_key=api_key, timeout=timeout, retries=retries)
+        self.client = Client(broker, api_key=api_key, timeout=timeout, retries=retries)
         self.topic = topic
         self.group = group
         self.member = member or base.default_member()
@@ -123,7 +125,7 @@ class AsyncGroupConsumer:
         self.wait = wait
         self._stopped = False
 
-    async def create(
+    def create(
         self,
         *,
         start: StartAt = "earliest",
@@ -135,25 +137,23 @@ class AsyncGroupConsumer:
         call = base.put_group_call(
             self.topic, self.group, start, ack_wait, max_deliver, dead_letter_topic
         )
-        return base.parse_group(await self.client._request(call))
+        return base.parse_group(self.client._request(call))
 
-    async def details(self) -> GroupInfo:
+    def details(self) -> GroupInfo:
         return base.parse_group(
-            await self.client._request(base.group_details_call(self.topic, self.group))
+            self.client._request(base.group_details_call(self.topic, self.group))
         )
 
-    async def seek(self, start: StartAt) -> GroupInfo:
+    def seek(self, start: StartAt) -> GroupInfo:
         """Everything before ``start`` counts as finished; everything from it is delivered
         again (replay). Leases out now are dropped."""
         call = base.seek_call(self.topic, self.group, start)
-        return base.parse_group(await self.client._request(call))
+        return base.parse_group(self.client._request(call))
 
-    async def delete(self) -> None:
-        await self.client._request(base.delete_group_call(self.topic, self.group))
+    def delete(self) -> None:
+        self.client._request(base.delete_group_call(self.topic, self.group))
 
-    async def fetch(
-        self, max_messages: int | None = None, wait: float | None = None
-    ) -> AsyncLease | None:
+    def fetch(self, max_messages: int | None = None, wait: float | None = None) -> Lease | None:
         """Lease up to ``max_messages`` messages, waiting up to ``wait`` seconds for one;
         None when there was nothing (or the consumer is stopped)."""
         if self._stopped:
@@ -166,28 +166,28 @@ class AsyncGroupConsumer:
             self.wait if wait is None else wait,
         )
         try:
-            body = await self.client._request(call)
+            body = self.client._request(call)
         except (Stopped, LogQueueError):
             if self._stopped:
                 return None
             raise
         data = base.parse_fetched(body)
-        return None if data is None else AsyncLease(self, data)
+        return None if data is None else Lease(self, data)
 
-    async def messages(self) -> AsyncIterator[AsyncGroupMessage]:
+    def messages(self) -> Iterator[GroupMessage]:
         """Every message leased to this member, until ``stop()``; settle each one."""
         while not self._stopped:
-            lease = await self.fetch()
+            lease = self.fetch()
             waiting = [] if lease is None else lease.messages[::-1]
             while waiting:
                 yield waiting.pop()
 
-    def __aiter__(self) -> AsyncIterator[AsyncGroupMessage]:
+    def __iter__(self) -> Iterator[GroupMessage]:
         return self.messages()
 
-    async def process(
+    def process(
         self,
-        handler: Callable[[AsyncGroupMessage], Awaitable[object]],
+        handler: Callable[[GroupMessage], object],
         *,
         limit: int | None = None,
         until_empty: bool = False,
@@ -198,48 +198,46 @@ class AsyncGroupConsumer:
         handled, after ``limit`` of them, when a fetch finds nothing (``until_empty``) or
         after ``stop()``.
         """
-        period = base.keepalive_period((await self.details()).ack_wait)
+        period = base.keepalive_period((self.details()).ack_wait)
         handled = 0
         while not self._stopped and (limit is None or handled < limit):
             room = self.max_messages if limit is None else min(self.max_messages, limit - handled)
-            lease = await self.fetch(room)
+            lease = self.fetch(room)
             if lease is None:
                 if until_empty:
                     break
                 continue
-            async with AsyncKeepalive(lease.extend, period):
+            with Keepalive(lease.extend, period):
                 for message in lease.messages:
-                    await self._handle(handler, message)
+                    self._handle(handler, message)
                     handled += 1
         return handled
 
-    async def _handle(
-        self, handler: Callable[[AsyncGroupMessage], Awaitable[object]], message: AsyncGroupMessage
-    ) -> None:
+    def _handle(self, handler: Callable[[GroupMessage], object], message: GroupMessage) -> None:
         try:
-            await handler(message)
+            handler(message)
         except Exception:
             logger.exception("handler failed on %r; giving it back", message)
-            settle = message.nack
+            failed = True
         else:
-            settle = message.ack
+            failed = False
         try:
-            await settle()
+            (message.nack() if failed else message.ack())
         except LeaseExpired:
             logger.warning("lease of %r expired before it was settled; it comes back", message)
 
-    async def stop(self) -> None:
+    def stop(self) -> None:
         """No more fetches; release the connection pool."""
         self._stopped = True
-        await self.client.aclose()
+        self.client.close()
 
-    async def __aenter__(self) -> Self:
+    def __enter__(self) -> Self:
         return self
 
-    async def __aexit__(
+    def __exit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.stop()
+        self.stop()

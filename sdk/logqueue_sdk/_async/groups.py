@@ -1,11 +1,10 @@
-# Generated from _async_groups.py (the sync flavour); edit that file, then regenerate.
-"""Consumer groups, synchronous flavour: members share a topic's messages under leases.
+"""Consumer groups, asynchronous flavour: members share a topic's messages under leases.
 
 Request shapes and answers live in ``_groups_base``; this is only the I/O.
 """
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
@@ -19,80 +18,81 @@ from logqueue_sdk._groups_base import (
     GroupInfo,
     StartAt,
 )
-from logqueue_sdk._keepalive import Keepalive
-from logqueue_sdk._sync import Client
 from logqueue_sdk.errors import LeaseExpired, LogQueueError, Stopped
+
+from ._primitives import Keepalive
+from .client import AsyncClient
 
 logger = logging.getLogger("logqueue_sdk")
 
 
-class GroupMessage(Delivered):
+class AsyncGroupMessage(Delivered):
     """A message out on a lease: finish it with ``ack()``, give it back with ``nack()``,
     dead-letter it with ``term()``; unsettled, it comes back once the lease expires."""
 
     __slots__ = ("lease",)
 
-    def __init__(self, lease: "Lease", item: dict[str, Any]) -> None:
+    def __init__(self, lease: "AsyncLease", item: dict[str, Any]) -> None:
         super().__init__(lease.topic, item)
         self.lease = lease
 
-    def ack(self) -> None:
-        self.lease.ack([self.offset])
+    async def ack(self) -> None:
+        await self.lease.ack([self.offset])
 
-    def nack(self, delay: float = 0.0) -> None:
+    async def nack(self, delay: float = 0.0) -> None:
         """Deliver it again, no sooner than ``delay`` seconds from now."""
-        self.lease.nack(delay, [self.offset])
+        await self.lease.nack(delay, [self.offset])
 
-    def term(self) -> None:
+    async def term(self) -> None:
         """Dead-letter it now, however many deliveries it had."""
-        self.lease.term([self.offset])
+        await self.lease.term([self.offset])
 
-    def extend(self, seconds: float | None = None) -> datetime:
-        """Extend the whole lease this message is on (see ``Lease.extend``)."""
-        return self.lease.extend(seconds)
+    async def extend(self, seconds: float | None = None) -> datetime:
+        """Extend the whole lease this message is on (see ``AsyncLease.extend``)."""
+        return await self.lease.extend(seconds)
 
     def __repr__(self) -> str:
         return f"<GroupMessage {self.topic}@{self.offset} delivery={self.delivery}>"
 
 
-class Lease:
+class AsyncLease:
     """Messages leased to this member until ``expires_at``; a lease is a fencing token, so
     once it has expired every call on it raises ``LeaseExpired`` and changes nothing.
     ``offsets`` default to every message still on the lease."""
 
-    def __init__(self, consumer: "GroupConsumer", data: base.LeaseData) -> None:
+    def __init__(self, consumer: "AsyncGroupConsumer", data: base.LeaseData) -> None:
         self._consumer = consumer
         self.topic = consumer.topic
         self.lease_id = data.lease_id
         self.expires_at = data.expires_at
-        self.messages = [GroupMessage(self, item) for item in data.items]
+        self.messages = [AsyncGroupMessage(self, item) for item in data.items]
 
-    def ack(self, offsets: list[int] | None = None) -> int:
+    async def ack(self, offsets: list[int] | None = None) -> int:
         """Finish the messages for the group; returns how many."""
-        return self._settle("ack", offsets, "acked")
+        return await self._settle("ack", offsets, "acked")
 
-    def nack(self, delay: float = 0.0, offsets: list[int] | None = None) -> int:
-        return self._settle("nack", offsets, "nacked", delay)
+    async def nack(self, delay: float = 0.0, offsets: list[int] | None = None) -> int:
+        return await self._settle("nack", offsets, "nacked", delay)
 
-    def term(self, offsets: list[int] | None = None) -> int:
-        return self._settle("term", offsets, "terminated")
+    async def term(self, offsets: list[int] | None = None) -> int:
+        return await self._settle("term", offsets, "terminated")
 
-    def extend(self, seconds: float | None = None) -> datetime:
+    async def extend(self, seconds: float | None = None) -> datetime:
         """Make the lease last ``seconds`` from now (default: the group's ack wait)."""
         consumer = self._consumer
         call = base.extend_call(consumer.topic, consumer.group, self.lease_id, seconds)
-        self.expires_at = base.parse_expiry(consumer.client._request(call))
+        self.expires_at = base.parse_expiry(await consumer.client._request(call))
         return self.expires_at
 
-    def _settle(
+    async def _settle(
         self, verb: base.Verb, offsets: list[int] | None, key: str, delay: float = 0.0
     ) -> int:
         consumer = self._consumer
         call = base.settle_call(consumer.topic, consumer.group, verb, self.lease_id, offsets, delay)
-        return base.parse_count(consumer.client._request(call), key)
+        return base.parse_count(await consumer.client._request(call), key)
 
 
-class GroupConsumer:
+class AsyncGroupConsumer:
     """One member of consumer group ``group`` on ``topic``; any number of members (in any
     processes) share the group's messages, each message leased to one member at a time.
 
@@ -116,7 +116,7 @@ class GroupConsumer:
     ) -> None:
         if not topic or not group:
             raise ValueError("a group consumer needs a topic and a group")
-        self.client = Client(broker, api_key=api_key, timeout=timeout, retries=retries)
+        self.client = AsyncClient(broker, api_key=api_key, timeout=timeout, retries=retries)
         self.topic = topic
         self.group = group
         self.member = member or base.default_member()
@@ -124,7 +124,7 @@ class GroupConsumer:
         self.wait = wait
         self._stopped = False
 
-    def create(
+    async def create(
         self,
         *,
         start: StartAt = "earliest",
@@ -136,23 +136,25 @@ class GroupConsumer:
         call = base.put_group_call(
             self.topic, self.group, start, ack_wait, max_deliver, dead_letter_topic
         )
-        return base.parse_group(self.client._request(call))
+        return base.parse_group(await self.client._request(call))
 
-    def details(self) -> GroupInfo:
+    async def details(self) -> GroupInfo:
         return base.parse_group(
-            self.client._request(base.group_details_call(self.topic, self.group))
+            await self.client._request(base.group_details_call(self.topic, self.group))
         )
 
-    def seek(self, start: StartAt) -> GroupInfo:
+    async def seek(self, start: StartAt) -> GroupInfo:
         """Everything before ``start`` counts as finished; everything from it is delivered
         again (replay). Leases out now are dropped."""
         call = base.seek_call(self.topic, self.group, start)
-        return base.parse_group(self.client._request(call))
+        return base.parse_group(await self.client._request(call))
 
-    def delete(self) -> None:
-        self.client._request(base.delete_group_call(self.topic, self.group))
+    async def delete(self) -> None:
+        await self.client._request(base.delete_group_call(self.topic, self.group))
 
-    def fetch(self, max_messages: int | None = None, wait: float | None = None) -> Lease | None:
+    async def fetch(
+        self, max_messages: int | None = None, wait: float | None = None
+    ) -> AsyncLease | None:
         """Lease up to ``max_messages`` messages, waiting up to ``wait`` seconds for one;
         None when there was nothing (or the consumer is stopped)."""
         if self._stopped:
@@ -165,28 +167,28 @@ class GroupConsumer:
             self.wait if wait is None else wait,
         )
         try:
-            body = self.client._request(call)
+            body = await self.client._request(call)
         except (Stopped, LogQueueError):
             if self._stopped:
                 return None
             raise
         data = base.parse_fetched(body)
-        return None if data is None else Lease(self, data)
+        return None if data is None else AsyncLease(self, data)
 
-    def messages(self) -> Iterator[GroupMessage]:
+    async def messages(self) -> AsyncIterator[AsyncGroupMessage]:
         """Every message leased to this member, until ``stop()``; settle each one."""
         while not self._stopped:
-            lease = self.fetch()
+            lease = await self.fetch()
             waiting = [] if lease is None else lease.messages[::-1]
             while waiting:
                 yield waiting.pop()
 
-    def __iter__(self) -> Iterator[GroupMessage]:
+    def __aiter__(self) -> AsyncIterator[AsyncGroupMessage]:
         return self.messages()
 
-    def process(
+    async def process(
         self,
-        handler: Callable[[GroupMessage], object],
+        handler: Callable[[AsyncGroupMessage], Awaitable[object]],
         *,
         limit: int | None = None,
         until_empty: bool = False,
@@ -197,46 +199,48 @@ class GroupConsumer:
         handled, after ``limit`` of them, when a fetch finds nothing (``until_empty``) or
         after ``stop()``.
         """
-        period = base.keepalive_period((self.details()).ack_wait)
+        period = base.keepalive_period((await self.details()).ack_wait)
         handled = 0
         while not self._stopped and (limit is None or handled < limit):
             room = self.max_messages if limit is None else min(self.max_messages, limit - handled)
-            lease = self.fetch(room)
+            lease = await self.fetch(room)
             if lease is None:
                 if until_empty:
                     break
                 continue
-            with Keepalive(lease.extend, period):
+            async with Keepalive(lease.extend, period):
                 for message in lease.messages:
-                    self._handle(handler, message)
+                    await self._handle(handler, message)
                     handled += 1
         return handled
 
-    def _handle(self, handler: Callable[[GroupMessage], object], message: GroupMessage) -> None:
+    async def _handle(
+        self, handler: Callable[[AsyncGroupMessage], Awaitable[object]], message: AsyncGroupMessage
+    ) -> None:
         try:
-            handler(message)
+            await handler(message)
         except Exception:
             logger.exception("handler failed on %r; giving it back", message)
-            settle = message.nack
+            failed = True
         else:
-            settle = message.ack
+            failed = False
         try:
-            settle()
+            await (message.nack() if failed else message.ack())
         except LeaseExpired:
             logger.warning("lease of %r expired before it was settled; it comes back", message)
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
         """No more fetches; release the connection pool."""
         self._stopped = True
-        self.client.close()
+        await self.client.aclose()
 
-    def __enter__(self) -> Self:
+    async def __aenter__(self) -> Self:
         return self
 
-    def __exit__(
+    async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.stop()
+        await self.stop()
