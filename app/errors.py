@@ -250,6 +250,60 @@ class MethodNotAllowed(LogQueueError):
         self.headers = {"Allow": ", ".join(allowed)}
 
 
+class GroupNotFound(LogQueueError):
+    status_code = 404
+    code = "group_not_found"
+    meaning = "The consumer group does not exist on that topic."
+
+    def __init__(self, topic: str, group: str) -> None:
+        super().__init__(f"Group '{group}' does not exist on topic '{topic}'")
+
+
+class LeaseNotFound(LogQueueError):
+    """A lease id this group never handed out (another group's, or not a lease id)."""
+
+    status_code = 404
+    code = "lease_not_found"
+    meaning = "The lease id is not one of this group's (another group's, or malformed)."
+
+    def __init__(self, group: str) -> None:
+        super().__init__(f"The lease id is not a lease of group '{group}'")
+
+
+class LeaseExpired(LogQueueError):
+    """The lease is a fencing token: once expired, its messages may be someone else's."""
+
+    status_code = 409
+    code = "lease_expired"
+    meaning = "The lease has expired (or holds nothing any more); nothing was changed."
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The lease has expired or holds nothing any more; its messages may have been "
+            "delivered again, so nothing was changed"
+        )
+
+
+class OffsetsNotInLease(LogQueueError):
+    status_code = 409
+    code = "offsets_not_in_lease"
+    meaning = "Some of the offsets are not held by the lease; nothing was changed."
+
+    def __init__(self) -> None:
+        super().__init__("Some offsets are not held by this lease; nothing was changed")
+
+
+class DeadLetterLoop(LogQueueError):
+    """Dead letters appended to the group's own topic would be delivered to it again."""
+
+    status_code = 409
+    code = "dead_letter_loop"
+    meaning = "A group's dead-letter topic must be another topic than its own."
+
+    def __init__(self, topic: str) -> None:
+        super().__init__(f"The dead-letter topic must be another topic than '{topic}'")
+
+
 def error_classes() -> list[type[LogQueueError]]:
     """Every error a client can be answered with, in definition order: the README table and
     the SDK's tests are checked against this list, so a new code cannot be forgotten."""

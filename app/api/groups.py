@@ -6,6 +6,16 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
 
+from app.api.openapi import responses
+from app.errors import (
+    DeadLetterLoop,
+    GroupNotFound,
+    LeaseExpired,
+    LeaseNotFound,
+    OffsetsNotInLease,
+    TooManyWaiters,
+    TopicNotFound,
+)
 from app.group_schemas import (
     AckRequest,
     AckResponse,
@@ -25,7 +35,7 @@ from app.group_schemas import (
     start_of,
 )
 from app.group_types import Fetched, GroupDetails, GroupSettings, format_lease_id
-from app.schemas import Failure, MessageResponse, TopicName
+from app.schemas import MessageResponse, TopicName
 from app.service.groups import GroupService
 
 router = APIRouter(prefix="/topics/{topic}/groups", tags=["groups"])
@@ -38,13 +48,10 @@ async def get_groups(request: Request) -> GroupService:
 
 GroupsDep = Annotated[GroupService, Depends(get_groups)]
 
-NOT_FOUND: dict[int | str, dict[str, object]] = {
-    404: {"model": Failure, "description": "Unknown topic or group"},
-}
-LEASE_ERRORS: dict[int | str, dict[str, object]] = {
-    404: {"model": Failure, "description": "Unknown topic or group, or another group's lease"},
-    409: {"model": Failure, "description": "Lease expired (lease_expired), or offsets not in it"},
-}
+NOT_FOUND = responses(TopicNotFound, GroupNotFound)
+LEASE_ERRORS = responses(
+    TopicNotFound, GroupNotFound, LeaseNotFound, LeaseExpired, OffsetsNotInLease
+)
 
 
 def _info(details: GroupDetails) -> GroupInfo:
@@ -72,7 +79,7 @@ def _at(ms: int) -> datetime:
 @router.get(
     "",
     summary="The topic's consumer groups",
-    responses={404: {"model": Failure, "description": "Unknown topic"}},
+    responses=responses(TopicNotFound),
 )
 async def list_groups(topic: TopicName, groups: GroupsDep) -> GroupsResponse:
     return GroupsResponse(groups=[_info(d) for d in await groups.list_groups(topic)])
@@ -81,10 +88,7 @@ async def list_groups(topic: TopicName, groups: GroupsDep) -> GroupsResponse:
 @router.put(
     "/{group}",
     summary="Create a group (at `start`) or update its settings",
-    responses={
-        404: {"model": Failure, "description": "Unknown topic or dead-letter topic"},
-        409: {"model": Failure, "description": "The dead-letter topic is the group's own"},
-    },
+    responses=responses(TopicNotFound, DeadLetterLoop),
 )
 async def put_group(
     topic: TopicName, group: GroupName, body: PutGroupRequest, groups: GroupsDep
@@ -111,7 +115,7 @@ async def delete_group(topic: TopicName, group: GroupName, groups: GroupsDep) ->
     "/{group}/fetch",
     summary="Lease up to max_messages messages no one else holds",
     response_model=FetchResponse,
-    responses={**NOT_FOUND, 429: {"model": Failure, "description": "Too many long polls"}},
+    responses=responses(TopicNotFound, GroupNotFound, TooManyWaiters),
 )
 async def fetch(
     topic: TopicName, group: GroupName, body: FetchRequest, groups: GroupsDep

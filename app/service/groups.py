@@ -10,13 +10,14 @@ import logging
 import secrets
 from collections.abc import Sequence
 
-from app.errors import InvalidRequest, TopicNotFound
-from app.group_errors import (
+from app.errors import (
     DeadLetterLoop,
     GroupNotFound,
+    InvalidRequest,
     LeaseExpired,
     LeaseNotFound,
     OffsetsNotInLease,
+    TopicNotFound,
 )
 from app.group_types import (
     Fetched,
@@ -94,7 +95,7 @@ class GroupService:
         produce, a nack, or the group's next expiry."""
         bind_log_fields(topic=topic, group=group, member=member)
         if max_messages > self._max_batch:
-            raise InvalidRequest("max_messages", f"must be at most {self._max_batch}")
+            raise InvalidRequest.for_field("max_messages", f"must be at most {self._max_batch}")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait_ms / 1000
         while True:

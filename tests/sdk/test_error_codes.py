@@ -10,7 +10,9 @@ from app.errors import error_classes
 from logqueue_sdk import (
     AccessDenied,
     BrokerUnavailable,
+    GroupNotFound,
     InvalidRequest,
+    LeaseExpired,
     LogQueueError,
     NotRegistered,
     TopicExists,
@@ -37,6 +39,11 @@ EXPECTED: dict[str, type[LogQueueError]] = {
     "storage_unavailable": BrokerUnavailable,
     "not_found": InvalidRequest,
     "method_not_allowed": InvalidRequest,
+    "group_not_found": GroupNotFound,
+    "lease_not_found": InvalidRequest,
+    "lease_expired": LeaseExpired,
+    "offsets_not_in_lease": InvalidRequest,
+    "dead_letter_loop": InvalidRequest,
 }
 
 

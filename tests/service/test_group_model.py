@@ -23,7 +23,7 @@ from hypothesis.stateful import (
 )
 
 from app.database import create_engine
-from app.group_errors import LeaseExpired, OffsetsNotInLease
+from app.errors import LeaseExpired, OffsetsNotInLease
 from app.group_types import GroupSettings, Start
 from app.service import QueueService
 from app.service.groups import GroupService
