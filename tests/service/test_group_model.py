@@ -30,6 +30,7 @@ from app.service.groups import GroupService
 from app.settings import Settings
 from app.storage import create_group_repository, create_repository
 from tests.conftest import clear_tables
+from tests.service.helpers import ADMIN
 
 T = TypeVar("T")
 ACK_WAIT = 1000
@@ -112,8 +113,8 @@ class GroupMachine(RuleBasedStateMachine):
         self.queue = QueueService.from_settings(create_repository(self.engine), config)
         repository = create_group_repository(self.engine, clock=lambda: self.model.now)
         self.groups = GroupService(repository, self.queue.wakeups, max_batch=1000)
-        self.run(self.queue.create_topic("t"))
-        self.producer = self.run(self.queue.register_producer("t"))
+        self.run(self.queue.create_topic("t", caller=ADMIN))
+        self.producer = self.run(self.queue.register_producer("t", caller=ADMIN))
         group = GroupSettings(ack_wait_ms=ACK_WAIT, max_deliver=MAX_DELIVER)
         self.run(self.groups.put_group("t", "g", group, Start("earliest"), set()))
 
@@ -126,7 +127,9 @@ class GroupMachine(RuleBasedStateMachine):
 
     @rule(count=st.integers(1, 5))
     def produce(self, count: int) -> None:
-        self.run(self.queue.produce("t", self.producer, [f"m{i}" for i in range(count)]))
+        self.run(
+            self.queue.produce("t", self.producer, [f"m{i}" for i in range(count)], caller=ADMIN)
+        )
         self.model.end += count
 
     @rule(target=leases, count=st.integers(1, 6))

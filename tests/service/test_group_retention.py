@@ -12,6 +12,7 @@ from app.service import QueueService
 from app.service.groups import GroupService
 from app.settings import Settings
 from app.storage import QueueRepository, create_group_repository, create_repository
+from tests.service.helpers import ADMIN
 from tests.service.test_retention import enforcer
 
 
@@ -44,11 +45,11 @@ async def test_retention_under_a_group(
     engine_parts: tuple[QueueRepository, QueueService, GroupService, Clock],
 ) -> None:
     repository, service, groups, clock = engine_parts
-    await service.create_topic("capped", Retention(messages=3))
+    await service.create_topic("capped", Retention(messages=3), caller=ADMIN)
     settings = GroupSettings(ack_wait_ms=1000)
     await groups.put_group("capped", "g", settings, Start("earliest"), set())
-    producer = await service.register_producer("capped")
-    await service.produce("capped", producer, [f"m{i}" for i in range(10)])
+    producer = await service.register_producer("capped", caller=ADMIN)
+    await service.produce("capped", producer, [f"m{i}" for i in range(10)], caller=ADMIN)
     held = await groups.fetch("capped", "g", "m", 2, 0)
     assert [m.offset for m in held.messages] == [0, 1]
 
