@@ -52,7 +52,7 @@ class GroupService:
         if dead_letter is not None and "dead_letter_topic" in given:
             if dead_letter == topic:
                 raise DeadLetterLoop(topic)
-            if await self._repo.topic_bounds(dead_letter) is None:
+            if not await self._repo.topic_exists(dead_letter):
                 raise TopicNotFound(dead_letter)
         keep = {"ack_wait_ms", "max_deliver", "dead_letter_topic"} - given
         outcome = await self._repo.put_group(topic, group, settings, start, keep)
@@ -163,6 +163,6 @@ class GroupService:
 
     async def _missing(self, topic: str, group: str) -> TopicNotFound | GroupNotFound:
         """A missing topic is told apart from a missing group, as for consumers."""
-        if await self._repo.topic_bounds(topic) is None:
+        if not await self._repo.topic_exists(topic):
             return TopicNotFound(topic)
         return GroupNotFound(topic, group)

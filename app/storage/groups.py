@@ -1,4 +1,5 @@
-"""SQL for consumer groups, on PostgreSQL and SQLite alike.
+"""SQL for consumer groups, portable (it serves SQLite; ``groups_postgres`` adds the
+PostgreSQL hot paths).
 
 Leases are ranges, not rows per message: a fetch writes one ``group_ranges`` row for the
 fresh messages it hands out, whatever their number, and an ack of a whole lease deletes
@@ -61,7 +62,6 @@ class _Group:
     id: int
     topic: str
     name: str
-    next_offset: int
     ack_wait_ms: int
     max_deliver: int
     dead_letter_topic: str | None
@@ -116,7 +116,6 @@ class GroupRepository:
             await conn.execute(
                 select(
                     groups.c.id,
-                    groups.c.next_offset,
                     groups.c.ack_wait_ms,
                     groups.c.max_deliver,
                     groups.c.dead_letter_topic,
@@ -131,22 +130,15 @@ class GroupRepository:
         ).first()
         if row is None:
             return None
-        gid, cursor, wait, max_deliver, dlt, tid, first, end, now = row
-        return _Group(gid, topic, group, cursor, wait, max_deliver, dlt, tid, first, end, now)
+        gid, wait, max_deliver, dlt, tid, first, end, now = row
+        return _Group(gid, topic, group, wait, max_deliver, dlt, tid, first, end, now)
 
     # -- groups ---------------------------------------------------------------------------
 
-    async def topic_bounds(self, topic: str) -> tuple[int, int, int] | None:
-        """(id, first offset, next offset) of a topic, or None if it does not exist."""
+    async def topic_exists(self, topic: str) -> bool:
         async with self._begin() as conn:
-            row = (
-                await conn.execute(
-                    select(topics.c.id, topics.c.first_offset, topics.c.next_offset).where(
-                        topics.c.name == topic
-                    )
-                )
-            ).first()
-        return None if row is None else (row[0], row[1], row[2])
+            found = await conn.scalar(select(topics.c.id).where(topics.c.name == topic))
+        return found is not None
 
     async def put_group(
         self, topic: str, group: str, settings: GroupSettings, start: Start, keep: set[str]
