@@ -59,6 +59,7 @@ def _measure_one(
             cpu: Callable[[], float] = daemon.cpu_seconds
             one = measured(cpu, lambda: _add_one_at_a_time(client, payload, seconds))
             piped = measured(cpu, lambda: _add_pipelined(client, payload, batch, seconds))
+            _top_up(client, payload, count, batch)
             client.xgroup_create(STREAM, GROUP, id="0")
             read = measured(cpu, lambda: _read_group(client, count, batch))
         finally:
@@ -87,6 +88,16 @@ def _add_pipelined(client: redis.Redis, payload: Fields, batch: int, seconds: fl
         pipeline.execute()
         sent += batch
     return sent
+
+
+def _top_up(client: redis.Redis, payload: Fields, count: int, batch: int) -> None:
+    """Untimed: make sure the stream holds ``count`` entries to read, however few the timed
+    writes managed on a slow disk."""
+    while (missing := count - client.xlen(STREAM)) > 0:
+        pipeline = client.pipeline(transaction=False)
+        for _ in range(min(missing, batch)):
+            pipeline.xadd(STREAM, payload)
+        pipeline.execute()
 
 
 def _read_group(client: redis.Redis, count: int, batch: int) -> int:
