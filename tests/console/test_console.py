@@ -173,3 +173,29 @@ def test_swagger_ui_renders_its_operations_with_only_the_server_reachable(
     )
     assert loaded, "Swagger UI loaded no assets"
     assert all(url.startswith(server.url) for url in loaded), loaded
+
+
+def group_rows(driver: WebDriver) -> list[str]:
+    rows: list[str] = driver.execute_script(
+        "return [...document.querySelectorAll('#groups-table tbody tr')]"
+        ".map(row => row.dataset.group)"
+    )
+    return rows
+
+
+def test_topic_page_shows_groups_and_creates_one(server: LiveServer, browser: WebDriver) -> None:
+    topic = unique("grouped")
+    produce(server.url, topic, ["a", "b", "c"])
+    made = httpx.put(f"{server.url}/topics/{topic}/groups/billing", json={"start": "earliest"})
+    assert made.status_code == 200, made.text
+    browser.get(f"{server.url}/ui#/topic/{topic}")
+    until(browser, lambda d: group_rows(d) == ["billing"])
+    lag = browser.execute_script(
+        "return document.querySelector(\"#groups-table tr[data-group='billing']\")"
+        ".children[4].textContent"
+    )
+    assert lag == "3"
+    browser.find_element(By.ID, "group-name").send_keys("audit")
+    browser.find_element(By.CSS_SELECTOR, "#group-form button[type=submit]").click()
+    until(browser, lambda d: sorted(group_rows(d)) == ["audit", "billing"])
+    assert httpx.get(f"{server.url}/topics/{topic}/groups/audit").status_code == 200
