@@ -57,7 +57,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         url = database_url(settings.database_url)
         # Named, because SQLAlchemy would pick a StaticPool (shared, unserialised) for :memory:.
         engine = create_async_engine(
-            url, poolclass=AsyncAdaptedQueuePool, pool_size=1, max_overflow=0
+            url, poolclass=AsyncAdaptedQueuePool, pool_size=1, max_overflow=0, hide_parameters=True
         )
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
         return engine
@@ -69,6 +69,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
         max_overflow=settings.max_overflow,
         pool_timeout=settings.pool_timeout,
         connect_args={"timeout": settings.connect_timeout},
+        # Parameters can hold message bodies: no error message or log line repeats them.
+        hide_parameters=True,
     )
     event.listen(engine.sync_engine, "checkout", _drop_pool_if_closed)
     return engine

@@ -25,7 +25,7 @@ from app.api import (
 )
 from app.api.auth import get_caller
 from app.api.body_limit import BodySizeLimit
-from app.api.errors import add_exception_handlers
+from app.api.errors import CatchUnexpected, add_exception_handlers
 from app.api.openapi import customise_openapi, operation_id
 from app.api.telemetry import RequestTelemetry
 from app.database import create_engine, migrate
@@ -125,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = telemetry
     add_exception_handlers(app)
+    app.add_middleware(CatchUnexpected)
     app.add_middleware(RequestTelemetry, metrics=telemetry)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     keys = KeyRing.from_settings(settings)

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import (
     InternalError,
@@ -80,7 +81,26 @@ def add_exception_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return failure_response(_framework_error(request, exc))
 
-    @app.exception_handler(Exception)
-    async def unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
-        logger.exception("unhandled error", exc_info=exc)
-        return failure_response(InternalError())
+
+class CatchUnexpected:
+    """Answers an unexpected exception with a 500 and logs it once. (A handler for
+    ``Exception`` would not do: Starlette re-raises after calling it, and uvicorn logs the
+    same traceback a second time.)"""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def note_start(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, note_start)
+        except Exception:
+            logger.exception("unhandled error")
+            if scope["type"] == "http" and not started:
+                await failure_response(InternalError())(scope, receive, send)
