@@ -55,8 +55,8 @@ def _allowed_methods(request: Request) -> list[str]:
 
 
 def _framework_error(request: Request, exc: StarletteHTTPException) -> LogQueueError:
-    if exc.status_code == 400:  # FastAPI could not decode the body (not UTF-8 JSON)
-        problem = "the body is not valid UTF-8 JSON"
+    if exc.status_code == 400:  # FastAPI could not decode the body
+        problem = _undecodable(exc.__cause__)
         error = {"loc": ["body"], "msg": problem, "type": "json_invalid"}
         return InvalidRequest(f"Invalid request: {problem}", [error])
     if exc.status_code == 405:
@@ -66,6 +66,15 @@ def _framework_error(request: Request, exc: StarletteHTTPException) -> LogQueueE
     # Nothing in LogQueue raises other framework errors; should one appear, it is a bug.
     logger.error("unexpected HTTP error %s: %s", exc.status_code, exc.detail)
     return InternalError()
+
+
+def _undecodable(cause: BaseException | None) -> str:
+    """Say why a body could not be decoded: depth and long numbers are limits, not typos."""
+    if isinstance(cause, RecursionError):
+        return "the body is nested too deeply"
+    if isinstance(cause, ValueError) and "digits" in str(cause):
+        return "a number in the body has too many digits"
+    return "the body is not valid UTF-8 JSON"
 
 
 def add_exception_handlers(app: FastAPI) -> None:
