@@ -6,8 +6,7 @@ does the sending, so the rules live here once.
 """
 
 from collections import deque
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 from logqueue_sdk._base import Call, Sequencer, produce_batch_call, produce_call
 
@@ -21,10 +20,10 @@ batch refused with one of these is split, so one bad message does not fail the s
 beside it."""
 
 
-@dataclass(frozen=True)
-class Entry(Generic[Waiter]):
+class Entry(NamedTuple, Generic[Waiter]):
     """One ``produce()``, ``send()`` or ``send_batch()``: its messages travel in one request,
-    all stored or none, and ``waiter`` hears the outcome."""
+    all stored or none, and ``waiter`` hears the outcome. A tuple, as one is made per
+    ``produce()``: a frozen dataclass costs twice as much to build."""
 
     topic: str
     texts: list[str]
@@ -60,13 +59,19 @@ class Outbox(Generic[Waiter]):
         larger than ``max_queued`` is not refused for ever."""
         return self.queued == 0 or self.queued + count <= self.max_queued
 
-    def add(self, producer_id: int, entry: Entry[Waiter]) -> None:
+    def add(self, producer_id: int, entry: Entry[Waiter]) -> bool:
+        """Queue ``entry``; True if the sender should hear of it: the outbox had nothing
+        waiting (an idle sender waits for that), or a full batch now waits (one lingering waits
+        for that). Waking it for every message would hand the lock back and forth for nothing."""
         queue = self._queues.get(producer_id)
         if queue is None:
             queue = self._queues[producer_id] = deque()
         queue.append(entry)
-        self.queued += len(entry.texts)
-        self.waiting += len(entry.texts)
+        count = len(entry.texts)
+        before = self.waiting
+        self.queued += count
+        self.waiting = before + count
+        return before == 0 or before < self.max_batch <= self.waiting
 
     def take(self) -> int:
         """Coalesce the oldest queued entries of the next producer id (the ids take turns)

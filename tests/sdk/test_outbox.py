@@ -31,6 +31,19 @@ def test_take_coalesces_up_to_max_batch_without_splitting_an_entry() -> None:
     assert outbox.queued == 3 and outbox.waiting == 0
 
 
+def test_add_asks_to_wake_the_sender_only_when_it_may_be_waiting() -> None:
+    """An idle sender waits for something to wait; a lingering one for a full batch."""
+    outbox: Outbox[str] = Outbox(max_batch=3, max_queued=100)
+    assert outbox.add(1, _entry("a")) is True
+    assert outbox.add(1, _entry("b")) is False
+    assert outbox.add(2, _entry("c")) is True  # a full batch waits now
+    assert outbox.add(1, _entry("d")) is False
+    outbox.take()
+    outbox.take()
+    assert outbox.waiting == 0
+    assert outbox.add(1, _entry("e", "f", "g", "h")) is True
+
+
 def test_a_single_message_goes_as_a_single_produce() -> None:
     outbox: Outbox[str] = Outbox(max_batch=10, max_queued=10)
     outbox.add(1, _entry("only"))

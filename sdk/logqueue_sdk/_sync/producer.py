@@ -174,9 +174,9 @@ class Producer(Lifecycle):
             if self._closing:
                 done.set_result(False)
             else:
-                self._outbox.add(producer_id, Entry(topic, texts, done))
                 self._start_sender()
-                self._changed.notify_all()
+                if self._outbox.add(producer_id, Entry(topic, texts, done)):
+                    self._changed.notify_all()
         return done
 
     def _wait_for_room(self, count: int) -> None:
