@@ -12,6 +12,7 @@ from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from alembic import command
 from app.settings import Settings
+from app.storage.failures import mark_unusable_connections
 
 # libpq's multi-host form: scheme://[userinfo@]host:port,host:port[/db][?query]
 _LIBPQ_MULTIHOST = re.compile(
@@ -57,7 +58,12 @@ def create_engine(settings: Settings) -> AsyncEngine:
         url = database_url(settings.database_url)
         # Named, because SQLAlchemy would pick a StaticPool (shared, unserialised) for :memory:.
         engine = create_async_engine(
-            url, poolclass=AsyncAdaptedQueuePool, pool_size=1, max_overflow=0, hide_parameters=True
+            url,
+            poolclass=AsyncAdaptedQueuePool,
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=settings.pool_timeout,
+            hide_parameters=True,
         )
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
         return engine
@@ -73,6 +79,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         hide_parameters=True,
     )
     event.listen(engine.sync_engine, "checkout", _drop_pool_if_closed)
+    event.listen(engine.sync_engine, "handle_error", mark_unusable_connections)
     return engine
 
 

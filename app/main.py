@@ -36,7 +36,7 @@ from app.service.caller import KeyRing
 from app.service.groups import GroupService
 from app.service.retention import RetentionEnforcer
 from app.service.stats import ThroughputStats
-from app.service.streams import STREAM_BATCH_BYTES, LogStreams
+from app.service.streams import LogStreams
 from app.settings import Settings
 from app.shutdown import on_exit_signal
 from app.storage import create_group_repository, create_repository
@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         service = QueueService.from_settings(repository, settings, observer=telemetry)
         app.state.service = service
         reader = LogReader(engine)
-        app.state.browser = LogBrowser(reader, max_bytes=STREAM_BATCH_BYTES)
+        app.state.browser = LogBrowser(reader, max_bytes=settings.max_batch_bytes)
         throughput = ThroughputStats(
             StatsRepository(engine), interval_s=settings.rate_sample_s, stop=service.stopping
         )
@@ -72,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             service.stopping,
             max_streams=settings.max_streams,
             batch_size=settings.max_batch,
-            max_bytes=STREAM_BATCH_BYTES,
+            max_bytes=settings.max_batch_bytes,
             keepalive_s=settings.stream_keepalive_s,
         )
         app.state.groups = GroupService(

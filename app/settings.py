@@ -29,6 +29,11 @@ class Settings(BaseSettings):
         default=16 * 1024 * 1024, ge=1024, description="Request body limit (413 above it)."
     )
     max_batch: int = Field(default=1000, ge=1, description="Messages per batch produce/consume.")
+    max_batch_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=1,
+        description="Bytes of message bodies per batch consume (at least one message).",
+    )
     max_waiters: int = Field(default=10_000, ge=0, description="Concurrent long polls (then 429).")
     cache_entries: int = Field(
         default=100_000, ge=1, description="Entries in each per-process cache of ids (LRU)."

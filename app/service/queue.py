@@ -128,6 +128,7 @@ class QueueService:
         max_batch: int,
         max_waiters_per_consumer: int = 100,
         cache_entries: int = 100_000,
+        max_batch_bytes: int,
         observer: QueueObserver | None = None,
     ) -> None:
         self._repo = repository
@@ -136,6 +137,7 @@ class QueueService:
         self._stopping = asyncio.Event()
         self._max_message_bytes = max_message_bytes
         self._max_batch = max_batch
+        self._max_batch_bytes = max_batch_bytes
         self._topic_ids: LRUCache[str, int] = LRUCache(cache_entries)
         self._producers = _Bindings(
             "producer",
@@ -168,6 +170,7 @@ class QueueService:
             max_batch=settings.max_batch,
             max_waiters_per_consumer=settings.max_waiters_per_consumer,
             cache_entries=settings.cache_entries,
+            max_batch_bytes=settings.max_batch_bytes,
             observer=observer,
         )
 
@@ -262,7 +265,9 @@ class QueueService:
             raise InvalidRequest.for_field("max_messages", f"must be at most {self._max_batch}")
         topic_id = await self._consumer_topic_id(topic_name, consumer_id, caller)
         if wait_ms <= 0:
-            found = await self._repo.read_next(topic_id, consumer_id, max_messages)
+            found = await self._repo.read_next(
+                topic_id, consumer_id, max_messages, self._max_batch_bytes
+            )
         else:
             poll = _Poll(topic_name, topic_id, consumer_id, max_messages, caller)
             found = await self._long_poll(poll, wait_ms / 1000, gone or asyncio.Event())
@@ -291,7 +296,7 @@ class QueueService:
                     if gone.is_set():
                         break
                     found = await self._repo.read_next(
-                        poll.topic_id, poll.consumer_id, poll.max_messages
+                        poll.topic_id, poll.consumer_id, poll.max_messages, self._max_batch_bytes
                     )
                     left = deadline - loop.time()
                     if found or left <= 0 or self.wakeups.closed:

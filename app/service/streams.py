@@ -15,10 +15,6 @@ from app.errors import InvalidRequest, TooManyStreams, TopicNotFound
 from app.service.wakeups import Wakeups
 from app.storage.log_reads import LogReader
 
-# Bodies per stream batch, counted in SQL: a stream never holds more than this (or one
-# message) in memory at once.
-STREAM_BATCH_BYTES = 4 * 1024 * 1024
-
 
 @dataclass(frozen=True, slots=True)
 class StreamStart:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import asyncpg
 
 from app.database import driver_connect_args
+from app.storage.failures import UNUSABLE_CONNECTION_ERRORS
 from app.storage.postgres import NOTIFY_CHANNEL
 
 logger = logging.getLogger(__name__)
@@ -27,6 +28,9 @@ _UNREACHABLE = (
     asyncpg.InterfaceError,
     asyncpg.TargetServerAttributeNotMatched,
 )
+
+# Killed before or while it starts listening (the connection dies under LISTEN): retry too.
+_LISTEN_FAILURES: tuple[type[Exception], ...] = (*_UNREACHABLE, *UNUSABLE_CONNECTION_ERRORS)
 
 
 class ProduceListener:
@@ -71,6 +75,9 @@ class ProduceListener:
             delay = 0.1
             try:
                 await self._listen(connection)
+            except _LISTEN_FAILURES as exc:
+                logger.warning("listener connection failed (%s); reconnecting", exc)
+                await asyncio.sleep(delay)
             finally:
                 self.connected.clear()
                 with contextlib.suppress(Exception):

@@ -9,11 +9,13 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, LargeBinary, cast, func, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.domain import StoredMessage
-from app.storage.repository import messages, topics, unavailable_as_domain_error
+from app.storage.capped import capped_read
+from app.storage.failures import unavailable_as_domain_error
+from app.storage.repository import messages, topics
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +28,6 @@ class LogBounds:
 class LogReader:
     def __init__(self, engine: AsyncEngine) -> None:
         self._single = engine.execution_options(isolation_level="AUTOCOMMIT")
-        self._postgres = engine.dialect.name == "postgresql"
 
     async def read_from(
         self, topic_id: int, start: int, limit: int, max_bytes: int
@@ -87,35 +88,12 @@ class LogReader:
         max_bytes: int,
         newest_first: bool,
     ) -> list[StoredMessage]:
-        order = messages.c.offset.desc() if newest_first else messages.c.offset.asc()
-        inner = (
-            select(
-                messages.c.offset,
-                messages.c.body,
-                messages.c.produced_at,
-                func.sum(self._size(messages.c.body)).over(order_by=order).label("running"),
-                func.row_number().over(order_by=order).label("n"),
-            )
-            .where(messages.c.topic_id == topic_id, bound)
-            .order_by(order)
-            .limit(limit)
-            .subquery()
-        )
-        outer_order = inner.c.offset.desc() if newest_first else inner.c.offset.asc()
-        query = (
-            select(inner.c.offset, inner.c.body, inner.c.produced_at)
-            .where((inner.c.running <= max_bytes) | (inner.c.n == 1))
-            .order_by(outer_order)
+        query = capped_read(
+            topic_id, bound, limit=limit, max_bytes=max_bytes, newest_first=newest_first
         )
         async with self._connect() as conn:
             rows = await conn.execute(query)
             return [StoredMessage(o, b, _utc(t)) for o, b, t in rows]
-
-    def _size(self, body: ColumnElement[str]) -> ColumnElement[int]:
-        """UTF-8 bytes of a body (SQLite before 3.43 has no ``octet_length``)."""
-        if self._postgres:
-            return func.octet_length(body)
-        return func.length(cast(body, LargeBinary))
 
     @asynccontextmanager
     async def _connect(self) -> AsyncIterator[AsyncConnection]:

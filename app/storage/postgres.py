@@ -14,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.domain import AppendOutcome, AppendRequest, StoredMessage
 from app.errors import StorageUnavailable
-from app.storage.repository import QueueRepository, unavailable_as_domain_error
+from app.storage.capped import pg_capped_range
+from app.storage.failures import connection_unusable, unavailable_as_domain_error
+from app.storage.repository import QueueRepository
 
 NOTIFY_CHANNEL = "logqueue_produced"
 
@@ -86,43 +88,31 @@ _PG_APPEND = """
     ORDER BY p.ord
 """
 
-# Lock the consumer, advance it and read what it passed, in one statement. The locked
-# ``old`` row carries the offset from before the update, which RETURNING alone cannot see;
-# a consumer behind the retained start (first_offset) skips ahead to it. The read is a
-# LATERAL subquery so that even the generic plan of the prepared statement walks the
-# primary-key index from ``start`` (a plain join scanned the topic's whole log: 306 ms
-# instead of 0.5 ms per call on a topic of 1,000,000 messages).
-_PG_ADVANCE_AND_READ = """
+# Lock the consumer, read what it may take and advance it past that, in one statement. The
+# locked ``old`` row carries the consumer's start (a consumer behind the retained start,
+# first_offset, skips ahead to it); the batch is cut by count and by bytes in SQL
+# (``pg_capped_range``). The read is a LATERAL subquery so that even the generic plan of
+# the prepared statement walks the primary-key index from ``start`` (a plain join scanned
+# the topic's whole log: 306 ms instead of 0.5 ms per call on a topic of 1,000,000
+# messages).
+_PG_ADVANCE_AND_READ = f"""
     WITH old AS (
         SELECT c.id, GREATEST(c."offset", t.first_offset) AS start, t.next_offset AS "end"
         FROM consumers c JOIN topics t ON t.id = c.topic_id
         WHERE c.id = $2 AND c.topic_id = $1
         FOR UPDATE OF c
+    ), batch AS (
+        SELECT m."offset", m.body, m.produced_at
+        FROM old CROSS JOIN LATERAL ({
+    pg_capped_range("$1", "old.start", 'LEAST(old.start + $3, old."end")', "$4")
+}) m
     ), advanced AS (
-        UPDATE consumers c SET "offset" = LEAST(old.start + $3, old."end")
+        UPDATE consumers c SET "offset" = (SELECT max("offset") + 1 FROM batch)
         FROM old
-        WHERE c.id = old.id AND old.start < old."end"
-        RETURNING old.start, c."offset" AS stop
+        WHERE c.id = old.id AND EXISTS (SELECT FROM batch)
     )
-    SELECT m."offset", m.body, m.produced_at
-    FROM advanced a CROSS JOIN LATERAL (
-        SELECT "offset", body, produced_at FROM messages
-        WHERE topic_id = $1 AND "offset" >= a.start AND "offset" < a.stop
-        ORDER BY "offset"
-    ) m
+    SELECT "offset", body, produced_at FROM batch ORDER BY "offset"
 """
-
-# asyncpg's own errors for a connection that is gone or refused (seen on the raw hot paths).
-# InternalClientError: a connection cut mid-operation is left unusable ("cannot switch to
-# state 12; another operation is in progress"), as a failover leaves some.
-_DRIVER_CONNECTION_ERRORS = (
-    OSError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.InternalClientError,
-    asyncpg.exceptions.AdminShutdownError,
-    asyncpg.exceptions.CannotConnectNowError,
-)
 
 
 class PostgresRepository(QueueRepository):
@@ -143,9 +133,11 @@ class PostgresRepository(QueueRepository):
                     raise StorageUnavailable("database connection lost")
                 try:
                     yield driver
-                except _DRIVER_CONNECTION_ERRORS as exc:
-                    await conn.invalidate()  # do not hand a dead connection to the next request
-                    raise StorageUnavailable(str(exc).splitlines()[0]) from exc
+                except Exception as exc:
+                    if connection_unusable(exc) or driver.is_closed():
+                        await conn.invalidate()  # never hand it to the next request
+                        raise StorageUnavailable(str(exc) or type(exc).__name__) from exc
+                    raise
 
     async def append(
         self, topic_id: int, requests: Sequence[AppendRequest]
@@ -171,8 +163,10 @@ class PostgresRepository(QueueRepository):
         ]
 
     async def read_next(
-        self, topic_id: int, consumer_id: int, max_messages: int
+        self, topic_id: int, consumer_id: int, max_messages: int, max_bytes: int
     ) -> list[StoredMessage]:
         async with self._driver() as driver:
-            rows = await driver.fetch(_PG_ADVANCE_AND_READ, topic_id, consumer_id, max_messages)
+            rows = await driver.fetch(
+                _PG_ADVANCE_AND_READ, topic_id, consumer_id, max_messages, max_bytes
+            )
         return [StoredMessage(*r) for r in rows]

@@ -9,15 +9,13 @@ database never hand out an offset twice or leave a gap. A write locks the topic 
 any producer row, the order in which deleting a topic (and its producers, by cascade) does.
 """
 
-from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
 from sqlalchemy import (
     ColumnElement,
     ScalarSelect,
-    Select,
     Table,
     bindparam,
     case,
@@ -28,8 +26,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.domain import (
@@ -47,8 +44,9 @@ from app.domain import (
     judge_sequence,
     next_sequence,
 )
-from app.errors import StorageUnavailable
 from app.models import Consumer, Message, Producer, Topic
+from app.storage.capped import capped_read
+from app.storage.failures import unavailable_as_domain_error
 
 topics = Topic.__table__
 producers = Producer.__table__
@@ -193,31 +191,37 @@ class QueueRepository:
         return outcomes
 
     async def read_next(
-        self, topic_id: int, consumer_id: int, max_messages: int
+        self, topic_id: int, consumer_id: int, max_messages: int, max_bytes: int
     ) -> list[StoredMessage]:
-        """Advance the consumer past up to ``max_messages`` and return them, atomically.
+        """Advance the consumer past up to ``max_messages`` and return them, atomically;
+        the batch stops before its bodies exceed ``max_bytes`` (but holds at least one).
 
         Two concurrent reads for one consumer never get the same message: PostgreSQL
         locks the consumer row, SQLite's one writer connection serialises them. A consumer
         with nothing new is not written to at all.
         """
         async with self._begin() as conn:
-            start = await conn.scalar(
-                select(_read_start(topic_id)).where(consumers.c.id == consumer_id)
-            )
-            end = _topic_end(topic_id)
-            wanted = _read_start(topic_id) + max_messages
-            stop = await conn.scalar(
-                update(consumers)
-                .where(consumers.c.id == consumer_id, _read_start(topic_id) < end)
-                .values(offset=case((wanted < end, wanted), else_=end))
-                .returning(consumers.c.offset)
-            )
-            if start is None or stop is None:
+            bounds = (
+                await conn.execute(
+                    select(_read_start(topic_id), _topic_end(topic_id))
+                    .where(consumers.c.id == consumer_id)
+                    .with_for_update(of=consumers)
+                )
+            ).first()
+            if bounds is None:
                 return []
-            rows = await conn.execute(_messages_between(topic_id, start, stop))
-            # SQLite keeps no zone; every timestamp was written in UTC.
-            return [StoredMessage(o, b, t.replace(tzinfo=UTC)) for o, b, t in rows]
+            start, end = bounds
+            unread = messages.c.offset.between(start, end - 1)
+            capped = capped_read(topic_id, unread, limit=max_messages, max_bytes=max_bytes)
+            rows = (await conn.execute(capped)).all()
+            if rows:
+                await conn.execute(
+                    update(consumers)
+                    .where(consumers.c.id == consumer_id)
+                    .values(offset=rows[-1].offset + 1)
+                )
+        # SQLite keeps no zone; every timestamp was written in UTC.
+        return [StoredMessage(o, b, t.replace(tzinfo=UTC)) for o, b, t in rows]
 
     async def remaining(self, consumer_id: int) -> int | None:
         """Unread count from two offsets: constant time however long the log is."""
@@ -399,18 +403,6 @@ def _lag() -> ColumnElement[int]:
     return topics.c.next_offset - start
 
 
-def _messages_between(topic_id: int, start: int, stop: int) -> Select[int, str, datetime]:
-    return (
-        select(messages.c.offset, messages.c.body, messages.c.produced_at)
-        .where(
-            messages.c.topic_id == topic_id,
-            messages.c.offset >= start,
-            messages.c.offset < stop,
-        )
-        .order_by(messages.c.offset)
-    )
-
-
 def _judge(
     start: int,
     requests: Sequence[AppendRequest],
@@ -482,31 +474,3 @@ async def _write_stored(
             ),
             moved,
         )
-
-
-@contextmanager
-def unavailable_as_domain_error() -> Iterator[None]:
-    """Connection-level failures (database down, restarting, pool exhausted) are not the
-    client's fault and are worth retrying; everything else propagates unchanged."""
-    try:
-        yield
-    except (OSError, OperationalError, InterfaceError, PoolTimeout) as exc:
-        raise StorageUnavailable(str(exc).splitlines()[0]) from exc
-    except DBAPIError as exc:
-        if exc.connection_invalidated or _restarting(exc) or _no_primary(exc):
-            raise StorageUnavailable(str(exc).splitlines()[0]) from exc
-        raise
-
-
-def _no_primary(exc: DBAPIError) -> bool:
-    """Every host answered but none is a primary (``target_session_attrs=read-write`` on a
-    multi-host URL): a failover is under way and the next connection may find the new one."""
-    cause = getattr(exc.orig, "__cause__", None)
-    return isinstance(cause, asyncpg.TargetServerAttributeNotMatched)
-
-
-def _restarting(exc: DBAPIError) -> bool:
-    """A database shutting down or starting up refuses new connections with SQLSTATE 57P0x
-    (asyncpg's error reaches us as a bare ``DBAPIError``); class 08 is a lost connection."""
-    state = str(getattr(exc.orig, "sqlstate", None) or "")
-    return state.startswith(("08", "57P"))

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.domain import Retention
 from app.models import ThroughputSample
-from app.storage.repository import _lag, consumers, topics, unavailable_as_domain_error
+from app.storage.failures import unavailable_as_domain_error
+from app.storage.repository import _lag, consumers, topics
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,11 +59,14 @@ async def long_log(database_url: str) -> AsyncIterator[int]:
 
 
 async def test_consume_reads_only_its_range_of_a_long_log(database_url: str, long_log: int) -> None:
-    plan = await generic_plan(database_url, _PG_ADVANCE_AND_READ, long_log, 1, 100)
+    plan = await generic_plan(database_url, _PG_ADVANCE_AND_READ, long_log, 1, 100, 4_194_304)
     assert "Seq Scan on messages" not in plan, plan
     # An ordered walk of the primary key from ``start``: no bitmap of the topic, no sort.
     assert "Index Scan using pk_messages on messages" in plan, plan
-    assert '("offset" >= a.start) AND ("offset" < a.stop)' in plan, plan
+    bounds = '("offset" >= old.start) AND ("offset" < LEAST((old.start + $3), old."end"))'
+    assert bounds in plan, plan
+    # The byte cap is applied in the database, over that range's rows.
+    assert "Filter: ((sized.upto <= $4) OR (sized.n = 1))" in plan, plan
 
 
 async def test_produce_touches_no_message_scan(database_url: str) -> None:
