@@ -43,8 +43,9 @@ from app.group_types import (
     Start,
 )
 from app.models import ConsumerGroup, GroupRange
+from app.storage.failures import unavailable_as_domain_error
 from app.storage.group_spans import Span, carve, clip, delivery_of
-from app.storage.repository import messages, topics, unavailable_as_domain_error
+from app.storage.repository import messages, topics
 
 groups = ConsumerGroup.__table__
 ranges = GroupRange.__table__

@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.errors import StorageUnavailable
 from app.group_types import Fetched, LeasedMessage, Settled
+from app.storage.failures import UNUSABLE_CONNECTION_ERRORS, unavailable_as_domain_error
 from app.storage.groups import Action, GroupRepository
-from app.storage.postgres import _DRIVER_CONNECTION_ERRORS, NOTIFY_CHANNEL
-from app.storage.repository import unavailable_as_domain_error
+from app.storage.postgres import NOTIFY_CHANNEL
 
 # PostgreSQL hot paths, sent straight through asyncpg as the queue's are. ``$clock`` is the
 # injected clock (tests) or NULL for the database's.
@@ -97,7 +97,7 @@ class PostgresGroupRepository(GroupRepository):
                     raise StorageUnavailable("database connection lost")
                 try:
                     yield driver
-                except _DRIVER_CONNECTION_ERRORS as exc:
+                except UNUSABLE_CONNECTION_ERRORS as exc:
                     await conn.invalidate()
                     raise StorageUnavailable(str(exc).splitlines()[0]) from exc
 
