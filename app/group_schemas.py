@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from app.group_types import DEFAULT_ACK_WAIT_MS, DEFAULT_MAX_DELIVER, Start
 from app.schemas import MAX_CLIENT_ID, NotABool, Request, Success, TopicName
@@ -39,9 +39,18 @@ class StartOffset(BaseModel):
     offset: Offset
 
 
+def _rfc3339_text(value: object) -> object:
+    """Pydantic would read a bare number as seconds since 1970; the API promises RFC 3339."""
+    if not isinstance(value, str | datetime):
+        raise ValueError("must be an RFC 3339 date-time string")
+    return value
+
+
 class StartTime(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    time: AwareDatetime = Field(description="RFC 3339; the first message produced at or after.")
+    time: Annotated[AwareDatetime, BeforeValidator(_rfc3339_text)] = Field(
+        description="RFC 3339; the first message produced at or after."
+    )
 
 
 StartForm = Literal["earliest", "latest"] | StartOffset | StartTime

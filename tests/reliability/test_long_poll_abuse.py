@@ -123,13 +123,15 @@ async def test_long_polls_per_consumer_are_capped(service: QueueService) -> None
 def count_reads(service: QueueService) -> Callable[[], int]:
     """Counts the service's consumer reads (the real repository does the work)."""
     repository = service._repo
-    real: Callable[[int, int, int], Awaitable[list[StoredMessage]]] = repository.read_next
+    real: Callable[[int, int, int, int], Awaitable[list[StoredMessage]]] = repository.read_next
     count = 0
 
-    async def read_next(topic_id: int, consumer_id: int, max_messages: int) -> list[StoredMessage]:
+    async def read_next(
+        topic_id: int, consumer_id: int, max_messages: int, max_bytes: int
+    ) -> list[StoredMessage]:
         nonlocal count
         count += 1
-        return await real(topic_id, consumer_id, max_messages)
+        return await real(topic_id, consumer_id, max_messages, max_bytes)
 
     repository.read_next = read_next  # type: ignore[method-assign]
     return lambda: count

@@ -37,6 +37,7 @@ class AsyncGroupMessage(Delivered):
         self.lease = lease
 
     async def ack(self) -> None:
+        """Finish this message for the group: it is never delivered to it again."""
         await self.lease.ack([self.offset])
 
     async def nack(self, delay: float = 0.0) -> None:
@@ -72,9 +73,11 @@ class AsyncLease:
         return await self._settle("ack", offsets, "acked")
 
     async def nack(self, delay: float = 0.0, offsets: list[int] | None = None) -> int:
+        """Give the messages back, to be delivered again after ``delay`` seconds."""
         return await self._settle("nack", offsets, "nacked", delay)
 
     async def term(self, offsets: list[int] | None = None) -> int:
+        """Dead-letter the messages now; returns how many."""
         return await self._settle("term", offsets, "terminated")
 
     async def extend(self, seconds: float | None = None) -> datetime:
@@ -139,6 +142,7 @@ class AsyncGroupConsumer:
         return base.parse_group(await self.client._request(call))
 
     async def details(self) -> GroupInfo:
+        """The group's settings, position and counters, as the broker has them now."""
         return base.parse_group(
             await self.client._request(base.group_details_call(self.topic, self.group))
         )
@@ -150,6 +154,7 @@ class AsyncGroupConsumer:
         return base.parse_group(await self.client._request(call))
 
     async def delete(self) -> None:
+        """Remove the group with its leases; the topic and its messages stay."""
         await self.client._request(base.delete_group_call(self.topic, self.group))
 
     async def fetch(

@@ -38,6 +38,7 @@ class GroupMessage(Delivered):
         self.lease = lease
 
     def ack(self) -> None:
+        """Finish this message for the group: it is never delivered to it again."""
         self.lease.ack([self.offset])
 
     def nack(self, delay: float = 0.0) -> None:
@@ -73,9 +74,11 @@ class Lease:
         return self._settle("ack", offsets, "acked")
 
     def nack(self, delay: float = 0.0, offsets: list[int] | None = None) -> int:
+        """Give the messages back, to be delivered again after ``delay`` seconds."""
         return self._settle("nack", offsets, "nacked", delay)
 
     def term(self, offsets: list[int] | None = None) -> int:
+        """Dead-letter the messages now; returns how many."""
         return self._settle("term", offsets, "terminated")
 
     def extend(self, seconds: float | None = None) -> datetime:
@@ -140,6 +143,7 @@ class GroupConsumer:
         return base.parse_group(self.client._request(call))
 
     def details(self) -> GroupInfo:
+        """The group's settings, position and counters, as the broker has them now."""
         return base.parse_group(
             self.client._request(base.group_details_call(self.topic, self.group))
         )
@@ -151,6 +155,7 @@ class GroupConsumer:
         return base.parse_group(self.client._request(call))
 
     def delete(self) -> None:
+        """Remove the group with its leases; the topic and its messages stay."""
         self.client._request(base.delete_group_call(self.topic, self.group))
 
     def fetch(self, max_messages: int | None = None, wait: float | None = None) -> Lease | None:
