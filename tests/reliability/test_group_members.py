@@ -55,7 +55,9 @@ def test_four_member_processes_drain_twenty_thousand(
     assert sorted(delivered) == list(range(MESSAGES))
     assert set(delivered.values()) == {1}
     assert {delivery for _, delivery, _ in lines} == {"1"}
-    assert all(out.read_text() for out in outs), "a member got no work at all"
+    # The members shared the work. Not every one is sure to get some: on a loaded machine a
+    # member that starts late can find the topic already drained (seen once in CI).
+    assert sum(1 for out in outs if out.read_text()) >= 2, "one member did all the work"
     details = httpx.get(f"{live_server.url}/topics/drain/groups/g", timeout=30).json()["group"]
     assert (details["acked"], details["redelivered"], details["lag"]) == (MESSAGES, 0, 0)
 
