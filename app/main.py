@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             batch_size=settings.max_batch,
             max_bytes=settings.max_batch_bytes,
             keepalive_s=settings.stream_keepalive_s,
+            max_s=settings.stream_max_s,
         )
         app.state.groups = GroupService(
             create_group_repository(engine, notify_tag=process_tag),

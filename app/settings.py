@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     stream_keepalive_s: float = Field(
         default=15.0, gt=0, description="Seconds between keep-alive comments on an idle stream."
     )
+    stream_max_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="Seconds after which a stream is ended; clients resume by Last-Event-ID.",
+    )
     rate_sample_s: float = Field(
         default=10.0, gt=0, description="Seconds between two samples of every topic's counters."
     )

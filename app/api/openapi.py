@@ -75,6 +75,7 @@ def customise_openapi(app: FastAPI, *, max_batch: int, access_control: bool) -> 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = build()
+            _absent_not_null(schema)
             _document_batch_limit(schema, max_batch)
             _document_access(schema, access_control)
             app.openapi_schema = schema
@@ -90,13 +91,24 @@ def _document_batch_limit(schema: dict[str, Any], max_batch: int) -> None:
     fuzzers) learn the real bound from here."""
     for parameter in schema["paths"][CONSUME_PATH]["get"]["parameters"]:
         if parameter["name"] == "max_messages":
-            for option in parameter["schema"]["anyOf"]:
-                if option.get("type") == "integer":
-                    option["maximum"] = max_batch
+            parameter["schema"]["maximum"] = max_batch
     request = schema["components"]["schemas"]["ProduceRequest"]
     request["properties"]["messages"]["maxItems"] = max_batch
     fetch = schema["components"]["schemas"]["FetchRequest"]
     fetch["properties"]["max_messages"]["maximum"] = max_batch
+
+
+def _absent_not_null(schema: dict[str, Any]) -> None:
+    """An optional query parameter or header is left out, never sent as null: HTTP has no
+    null there (``?from=null`` is the text "null"). Pydantic documents ``X | None`` as
+    "X or null"; say "X", not required, so clients and fuzzers do not send "null"."""
+    for operation in _operations(schema):
+        for parameter in operation.get("parameters", []):
+            options = parameter["schema"].get("anyOf", [])
+            kept = [option for option in options if option.get("type") != "null"]
+            if not parameter.get("required") and len(kept) == 1 < len(options):
+                rest = {k: v for k, v in parameter["schema"].items() if k != "anyOf"}
+                parameter["schema"] = {**kept[0], **rest}
 
 
 def _document_access(schema: dict[str, Any], enabled: bool) -> None:

@@ -7,6 +7,8 @@ one existence check per keep-alive.
 """
 
 import asyncio
+import math
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -48,11 +50,16 @@ class Stream:
 
     async def batches(self, gone: asyncio.Event) -> AsyncIterator[list[StoredMessage]]:
         """Batches in offset order; an empty batch after each idle keep-alive period. Ends
-        when ``gone`` is set (the client left), the server shuts down or the topic is
-        deleted, and only ever between two queries: a query cut off by a cancellation can
-        leave its pooled connection unusable (SQLite has only one)."""
+        when ``gone`` is set (the client left), the server shuts down, the topic is deleted
+        or the stream's lifetime (``LOGQUEUE_STREAM_MAX_S``) is up, and only ever between two
+        queries: a query cut off by a cancellation can leave its pooled connection unusable
+        (SQLite has only one)."""
         streams = self._streams
+        ends_at = time.monotonic() + (streams.max_s or math.inf)
         while not (streams.stopping.is_set() or gone.is_set()):
+            left = ends_at - time.monotonic()
+            if left <= 0:
+                return
             woken = streams.wakeups.current(self._topic_id)  # before the read: no lost wake-up
             batch = await streams.reader.read_from(
                 self._topic_id, self.position, streams.batch_size, streams.max_bytes
@@ -60,10 +67,11 @@ class Stream:
             if batch:
                 self.position = batch[-1].offset + 1
                 yield batch
-            elif not await _first_of(woken, gone, timeout=streams.keepalive_s):
+            elif not await _first_of(woken, gone, timeout=min(streams.keepalive_s, left)):
                 if not await streams.reader.topic_exists(self._topic_id):
                     return
-                yield []
+                if time.monotonic() < ends_at:
+                    yield []
 
     def close(self) -> None:
         if not self._closed:
@@ -82,6 +90,7 @@ class LogStreams:
         batch_size: int,
         max_bytes: int,
         keepalive_s: float,
+        max_s: float | None = None,
     ) -> None:
         self.reader = reader
         self.wakeups = wakeups
@@ -89,6 +98,7 @@ class LogStreams:
         self.batch_size = batch_size
         self.max_bytes = max_bytes
         self.keepalive_s = keepalive_s
+        self.max_s = max_s
         self._max_streams = max_streams
         self._open = 0
 

@@ -88,6 +88,23 @@ async def test_idle_stream_sends_keep_alive_comments(database_url: str, tmp_path
         server.stop()
 
 
+async def test_a_stream_ends_when_its_lifetime_is_up(database_url: str, tmp_path: Path) -> None:
+    server = start_server(database_url, log_path=tmp_path / "log", LOGQUEUE_STREAM_MAX_S="0.5")
+    try:
+        topic = unique()
+        async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+            producer = await register_producer(http, topic)
+            await produce(http, topic, producer, "before the end")
+            async with http.stream("GET", f"/topics/{topic}/stream?from=earliest") as response:
+                async with asyncio.timeout(5):  # the keep-alive (15 s) never comes first
+                    got = await EventReader(response).rest()
+        assert [(e.id, e.data["message"] if e.data else None) for e in got] == [
+            (0, "before the end")
+        ]
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def two_stream_server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
     server = start_server(database_url, log_path=tmp_path / "log", LOGQUEUE_MAX_STREAMS="2")

@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 from logqueue_sdk import AsyncClient, Client, Producer, RetryPolicy, TopicNotFound
+from tests.live_server import LiveServer, start_server
 from tests.processes import running
 from tests.sdk.cutting_relay import CuttingRelay
+from tests.sdk.helpers import wait_until
 from tests.sdk.test_cli import _lines_of
 
 LOGQUEUE = str(Path(sys.executable).parent / "logqueue")
@@ -71,6 +73,29 @@ async def test_async_stream_resumes_after_cut_connections_without_loss_or_repeat
             await stream.aclose()
     assert relay.connections >= 5
     assert [(m.offset, m.body) for m in got] == list(enumerate(bodies))
+
+
+def streams_ended(server: LiveServer) -> int:
+    """Stream requests the server has finished (its one log line per request)."""
+    return server.log_path.read_text().count('"/topics/{topic}/stream"')
+
+
+def test_stream_resumes_when_the_broker_ends_it_at_its_lifetime(
+    database_url: str, tmp_path: Path, topic: str
+) -> None:
+    server = start_server(database_url, log_path=tmp_path / "log", LOGQUEUE_STREAM_MAX_S="0.3")
+    try:
+        with Client(server.url, retries=PATIENT) as client:
+            stream = client.stream(topic, start="earliest")
+            got = []
+            for i in range(6):  # each message after the server ended at least one stream
+                produce(server.url, topic, [f"m{i}"])
+                got.append(next(stream))
+                wait_until(lambda n=i + 1: streams_ended(server) >= n, timeout=10)
+            stream.close()
+    finally:
+        server.stop()
+    assert [(m.offset, m.body) for m in got] == [(i, f"m{i}") for i in range(6)]
 
 
 def test_stream_of_a_missing_topic_raises(broker: str, topic: str) -> None:
