@@ -407,11 +407,14 @@ class QueueService:
         self._observer.topic_deleted(name)
 
     def cached_entries(self) -> dict[str, int]:
-        """How full each per-process cache is (each holds at most LOGQUEUE_CACHE_ENTRIES)."""
+        """How full each per-process cache is (each holds at most LOGQUEUE_CACHE_ENTRIES);
+        wake-up events and consumer turns exist only while a long poll holds them."""
         return {
             "topics": len(self._topic_ids),
             "producers": len(self._producers),
             "consumers": len(self._consumers),
+            "wakeups": self.wakeups.entries,
+            "turns": len(self._turns),
         }
 
     async def consumer_lag(self, limit: int) -> LagReport:

@@ -28,6 +28,9 @@ class ConsumerTurns:
         # Only consumers with a poll in flight have an entry, so this stays small.
         self._turns: dict[int, _Turn] = {}
 
+    def __len__(self) -> int:
+        return len(self._turns)
+
     def busy(self, consumer_id: int) -> bool:
         turn = self._turns.get(consumer_id)
         return turn is not None and turn.lock.locked()

@@ -3,10 +3,15 @@
 A waiter takes the topic's current event *before* it reads, so a produce that commits
 between the read and the wait still wakes it. Each notify fires the event once and
 replaces it, so every waiter re-reads at most once per commit.
+
+Events are held weakly: a topic's entry lives exactly as long as some waiter (or a reader
+about to wait) holds its event, so the table shrinks back as waiters leave instead of
+keeping an entry for every topic ever polled that saw no produce since.
 """
 
 import asyncio
 import contextlib
+import weakref
 from collections.abc import Iterator
 
 from app.errors import TooManyWaiters
@@ -14,7 +19,9 @@ from app.errors import TooManyWaiters
 
 class Wakeups:
     def __init__(self, max_waiters: int) -> None:
-        self._events: dict[int, asyncio.Event] = {}
+        self._events: weakref.WeakValueDictionary[int, asyncio.Event] = (
+            weakref.WeakValueDictionary()
+        )
         self._max_waiters = max_waiters
         self._waiting = 0
         self._closed = False
@@ -26,6 +33,11 @@ class Wakeups:
     @property
     def waiting(self) -> int:
         return self._waiting
+
+    @property
+    def entries(self) -> int:
+        """Topics with a live wake-up event: those some waiter holds right now."""
+        return len(self._events)
 
     def current(self, topic_id: int) -> asyncio.Event:
         event = self._events.get(topic_id)
@@ -42,8 +54,9 @@ class Wakeups:
 
     def notify_all(self) -> None:
         """After a missed notification channel (reconnect) or at shutdown."""
-        events, self._events = self._events, {}
-        for event in events.values():
+        events = list(self._events.values())
+        self._events.clear()
+        for event in events:
             event.set()
 
     def close(self) -> None:
