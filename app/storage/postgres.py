@@ -10,7 +10,8 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 import asyncpg
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.domain import AppendOutcome, AppendRequest, StoredMessage
 from app.errors import StorageUnavailable
@@ -138,6 +139,10 @@ class PostgresRepository(QueueRepository):
                         await conn.invalidate()  # never hand it to the next request
                         raise StorageUnavailable(str(exc) or type(exc).__name__) from exc
                     raise
+
+    async def _deleted(self, conn: AsyncConnection, topic_id: int) -> None:
+        """Wake the topic's long polls in other processes: they find their consumer gone."""
+        await conn.execute(select(func.pg_notify(NOTIFY_CHANNEL, f"{topic_id}:{self._notify_tag}")))
 
     async def append(
         self, topic_id: int, requests: Sequence[AppendRequest]

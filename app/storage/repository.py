@@ -288,7 +288,12 @@ class QueueRepository:
             )
             if topic_id is not None:
                 await conn.execute(delete(messages).where(messages.c.topic_id == topic_id))
+                await self._deleted(conn, topic_id)
             return topic_id
+
+    async def _deleted(self, conn: AsyncConnection, topic_id: int) -> None:
+        """Tell other server processes, in the deleting transaction; one process on SQLite
+        has no one to tell."""
 
     async def consumer_lag(self, limit: int) -> LagReport:
         """The ``limit`` largest lags in one query over consumers and topics (no message scan)."""

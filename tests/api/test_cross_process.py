@@ -1,5 +1,5 @@
-"""Two server processes on one PostgreSQL: a long poll in one is woken by a produce in the
-other (LISTEN/NOTIFY), and offsets stay shared."""
+"""Two server processes on one PostgreSQL: a long poll in one is woken by a produce (or the
+topic's deletion) in the other (LISTEN/NOTIFY), and offsets stay shared."""
 
 import asyncio
 import uuid
@@ -38,6 +38,29 @@ async def test_long_poll_woken_by_produce_in_another_process(
         async with asyncio.timeout(5):  # only a cross-process wake-up answers before 20 s
             response = await poll
     assert response.json()["message"] == "from afar"
+
+
+async def test_long_poll_ends_404_when_another_process_deletes_its_topic(
+    live_server: LiveServer, client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    topic = f"xproc-{uuid.uuid4().hex[:8]}"
+    async with httpx.AsyncClient(base_url=live_server.url) as other:
+        await register_producer(other, topic)  # creates the topic
+        consumer_id = await register_consumer(client, topic)
+        poll = asyncio.create_task(
+            client.get(
+                "/consumer/consume",
+                params={"topic": topic, "consumer_id": consumer_id, "wait_ms": 20_000},
+            )
+        )
+        async with asyncio.timeout(5):
+            while app.state.service.wakeups.waiting < 1:
+                await asyncio.sleep(0)
+        (await other.delete(f"/topics/{topic}")).raise_for_status()
+        async with asyncio.timeout(5):  # not at the end of its 20 s
+            response = await poll
+    assert response.status_code == 404
+    assert response.json()["error"] == "topic_not_found"
 
 
 async def test_two_processes_share_offsets(
