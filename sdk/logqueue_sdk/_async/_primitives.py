@@ -7,7 +7,7 @@ differ in more than spelling, so ``_sync/_primitives.py`` is their hand-written 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from types import TracebackType
 from typing import Any, Self
 
@@ -43,9 +43,18 @@ async def wait_for(condition: Condition, predicate: Callable[[], bool], timeout:
     return True
 
 
-def new_future() -> "Future[bool]":
-    """A future of the running loop, resolved by a task."""
-    return asyncio.get_running_loop().create_future()
+class Futures:
+    """Makes a producer's futures, one per ``produce()``, and resolves them: futures of
+    the running loop, resolved by a task (the threaded twin shares one condition)."""
+
+    def new(self) -> "Future[bool]":
+        return asyncio.get_running_loop().create_future()
+
+    def settle(self, futures: Iterable["Future[bool]"], result: bool) -> None:
+        """Resolve every future not yet done with ``result``."""
+        for future in futures:
+            if not future.done():
+                future.set_result(result)
 
 
 async def result_of(future: "Future[bool]") -> bool:

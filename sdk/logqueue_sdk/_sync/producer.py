@@ -19,7 +19,7 @@ from logqueue_sdk._outbox import Entry, Outbox
 from logqueue_sdk.errors import BrokerUnavailable, LogQueueError, Stopped
 
 from ._lifecycle import Lifecycle
-from ._primitives import Background, Condition, Event, Future, new_future, result_of, wait_for
+from ._primitives import Background, Condition, Event, Future, Futures, result_of, wait_for
 from .client import Client
 from .gate import Gate
 from .registrations import Registrations
@@ -59,6 +59,7 @@ class Producer(Lifecycle):
     ) -> None:
         self._linger = _base.require_not_negative(linger, "linger")
         self._outbox: Outbox[Future[bool]] = Outbox(max_batch, max_queued)
+        self._futures = Futures()
         self.client = Client(broker, api_key=api_key, timeout=timeout, retries=retries)
         self._topics = list(topics or ())
         self._registrations = Registrations(self.client, "producer", {})
@@ -156,7 +157,7 @@ class Producer(Lifecycle):
                 self._registrations.id_for(topic, self._stopped)
 
     def _queue(self, topic: str, texts: list[str]) -> Future[bool]:
-        done = new_future()
+        done = self._futures.new()
         producer_id = self._registrations.ids.get(topic)
         if producer_id is None:
             try:
@@ -256,8 +257,7 @@ class Producer(Lifecycle):
                     confirmed = self._outbox.confirmed(producer_id)
                     self._changed.notify_all()
                 self._reachable = True
-                for entry in confirmed:
-                    _resolve(entry, True)
+                self._futures.settle((entry.waiter for entry in confirmed), True)
 
     def _unanswered(self, producer_id: int, error: LogQueueError) -> None:
         """No answer within the retries (or stopped): the calls stay kept; their senders
@@ -270,13 +270,7 @@ class Producer(Lifecycle):
             sum(len(entry.texts) for entry in unconfirmed),
             error.message,
         )
-        for entry in unconfirmed:
-            _resolve(entry, False)
-
-
-def _resolve(entry: Entry[Future[bool]], result: bool) -> None:
-    if not entry.waiter.done():
-        entry.waiter.set_result(result)
+        self._futures.settle((entry.waiter for entry in unconfirmed), False)
 
 
 def _refuse(entries: list[Entry[Future[bool]]], error: LogQueueError) -> None:
