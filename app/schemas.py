@@ -269,7 +269,10 @@ class TopicStats(BaseModel):
     retention_messages: int | None
     retention_ms: int | None
     consumers: int
-    max_lag: int | None = Field(description="Largest lag of its consumers; null without any.")
+    groups: int = Field(description="Consumer groups on the topic.")
+    max_lag: int | None = Field(
+        description="Largest lag of its consumers and groups; null without any."
+    )
     rates: list[RatePoint] = Field(description="Oldest first, over the last ten minutes.")
 
 

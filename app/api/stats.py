@@ -50,6 +50,7 @@ def _topic(found: stats.TopicStats) -> TopicStats:
         retention_messages=summary.retention.messages,
         retention_ms=summary.retention.ms,
         consumers=summary.consumers,
+        groups=summary.groups,
         max_lag=summary.max_lag,
         rates=[
             RatePoint(at=p.at, produce_per_s=p.produced_per_s, consume_per_s=p.consumed_per_s)

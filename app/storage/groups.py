@@ -212,28 +212,14 @@ class GroupRepository:
     ) -> list[GroupDetails]:
         """Counts over the few range rows of each group, clipped to what retention keeps."""
         now = self._now().label("now")
-        kept_start = case(
-            (ranges.c.start < topics.c.first_offset, topics.c.first_offset),
-            else_=ranges.c.start,
-        )
-        kept = case((ranges.c.stop > kept_start, ranges.c.stop - kept_start), else_=0)
         live = and_(ranges.c.lease.is_not(None), ranges.c.expires_at > now)
-        unfinished = (
-            select(func.coalesce(func.sum(kept), 0))
-            .where(ranges.c.group_id == groups.c.id)
-            .correlate(groups, topics)
-            .scalar_subquery()
-        )
         pending = (
-            select(func.coalesce(func.sum(case((live, kept), else_=0)), 0))
+            select(func.coalesce(func.sum(case((live, _kept()), else_=0)), 0))
             .where(ranges.c.group_id == groups.c.id)
             .correlate(groups, topics)
             .scalar_subquery()
         )
-        cursor = case(
-            (groups.c.next_offset < topics.c.first_offset, topics.c.first_offset),
-            else_=groups.c.next_offset,
-        )
+        cursor = _cursor()
         rows = await conn.execute(
             select(
                 groups.c.name,
@@ -246,7 +232,7 @@ class GroupRepository:
                 groups.c.redelivered,
                 groups.c.dead_lettered,
                 groups.c.skipped,
-                topics.c.next_offset - cursor + unfinished,
+                group_lag(),
                 groups.c.created_at,
             )
             .select_from(groups.join(topics, topics.c.id == groups.c.topic_id))
@@ -653,3 +639,33 @@ async def _append(conn: AsyncConnection, topic_id: int, bodies: Sequence[str]) -
             for i, body in enumerate(bodies)
         ],
     )
+
+
+def group_lag() -> ColumnElement[int]:
+    """Messages produced and not yet finished by a group (never delivered, or out on a
+    lease or waiting for redelivery), as far as retention kept them; for a query that joins
+    groups to their topic."""
+    unfinished = (
+        select(func.coalesce(func.sum(_kept()), 0))
+        .where(ranges.c.group_id == groups.c.id)
+        .correlate(groups, topics)
+        .scalar_subquery()
+    )
+    return topics.c.next_offset - _cursor() + unfinished
+
+
+def _cursor() -> ColumnElement[int]:
+    """The group's first never-delivered offset, or the first kept one if retention passed it."""
+    return case(
+        (groups.c.next_offset < topics.c.first_offset, topics.c.first_offset),
+        else_=groups.c.next_offset,
+    )
+
+
+def _kept() -> ColumnElement[int]:
+    """How many of a range row's messages retention kept."""
+    kept_start = case(
+        (ranges.c.start < topics.c.first_offset, topics.c.first_offset),
+        else_=ranges.c.start,
+    )
+    return case((ranges.c.stop > kept_start, ranges.c.stop - kept_start), else_=0)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from app.domain import Retention
 from app.models import ThroughputSample
 from app.storage.failures import unavailable_as_domain_error
+from app.storage.groups import group_lag, groups
 from app.storage.repository import _lag, consumers, topics
 
 
@@ -23,6 +24,7 @@ class TopicSummary:
     next_offset: int
     retention: Retention
     consumers: int
+    groups: int
     max_lag: int | None
 
 
@@ -40,17 +42,28 @@ class StatsRepository:
         self._insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
 
     async def topic_summaries(self, name: str | None = None) -> list[TopicSummary]:
-        """Every topic (or the one named) with its log bounds and its largest consumer lag,
-        in one query over topics and consumers (no message is read)."""
+        """Every topic (or the one named) with its log bounds and the largest lag of its
+        consumers and groups, in one query over topics, consumers, groups and their range
+        rows (no message is read)."""
         lag = _lag()
-        per_topic = (
+        per_consumers = (
             select(
                 consumers.c.topic_id,
-                func.count().label("consumers"),
+                func.count().label("count"),
                 func.max(lag).label("max_lag"),
             )
             .select_from(consumers.join(topics, topics.c.id == consumers.c.topic_id))
             .group_by(consumers.c.topic_id)
+            .subquery()
+        )
+        per_groups = (
+            select(
+                groups.c.topic_id,
+                func.count().label("count"),
+                func.max(group_lag()).label("max_lag"),
+            )
+            .select_from(groups.join(topics, topics.c.id == groups.c.topic_id))
+            .group_by(groups.c.topic_id)
             .subquery()
         )
         query = (
@@ -61,10 +74,16 @@ class StatsRepository:
                 topics.c.next_offset,
                 topics.c.retention_messages,
                 topics.c.retention_ms,
-                func.coalesce(per_topic.c.consumers, 0),
-                per_topic.c.max_lag,
+                func.coalesce(per_consumers.c.count, 0),
+                func.coalesce(per_groups.c.count, 0),
+                per_consumers.c.max_lag,
+                per_groups.c.max_lag,
             )
-            .select_from(topics.outerjoin(per_topic, per_topic.c.topic_id == topics.c.id))
+            .select_from(
+                topics.outerjoin(per_consumers, per_consumers.c.topic_id == topics.c.id).outerjoin(
+                    per_groups, per_groups.c.topic_id == topics.c.id
+                )
+            )
             .order_by(topics.c.id)
         )
         if name is not None:
@@ -72,8 +91,10 @@ class StatsRepository:
         async with self._connect() as conn:
             rows = await conn.execute(query)
             return [
-                TopicSummary(tid, n, first, nxt, Retention(rm, rms), count, max_lag)
-                for tid, n, first, nxt, rm, rms, count, max_lag in rows
+                TopicSummary(
+                    tid, n, first, nxt, Retention(rm, rms), count, group_count, _larger(lag, glag)
+                )
+                for tid, n, first, nxt, rm, rms, count, group_count, lag, glag in rows
             ]
 
     async def record_samples(self, sampled_ms: int, keep_from_ms: int) -> None:
@@ -115,3 +136,9 @@ class StatsRepository:
         with unavailable_as_domain_error():
             async with self._single.connect() as conn:
                 yield conn
+
+
+def _larger(a: int | None, b: int | None) -> int | None:
+    """The larger lag; None only when the topic has neither consumers nor groups."""
+    known = [lag for lag in (a, b) if lag is not None]
+    return max(known) if known else None

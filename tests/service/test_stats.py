@@ -6,10 +6,13 @@ from collections.abc import AsyncIterator
 import pytest
 
 from app.database import create_engine
+from app.group_types import GroupSettings, Start
 from app.service import QueueService
 from app.service.caller import UNRESTRICTED
+from app.service.groups import GroupService
 from app.service.stats import ThroughputStats
 from app.settings import Settings
+from app.storage import create_group_repository, create_repository
 from app.storage.stats import StatsRepository
 
 
@@ -56,3 +59,24 @@ async def test_rates_are_differences_of_samples_and_processes_share_slots(
         25,
     )
     assert (await two.topic("t")).rates == topic.rates
+
+
+async def test_largest_lag_counts_groups_as_well_as_consumers(
+    empty_db: Settings, stats_repository: StatsRepository
+) -> None:
+    engine = create_engine(empty_db)
+    try:
+        service = QueueService.from_settings(create_repository(engine), empty_db)
+        groups = GroupService(create_group_repository(engine), service.wakeups, max_batch=1000)
+        producer = await service.register_producer("t", caller=UNRESTRICTED)
+        consumer = await service.register_consumer("t", caller=UNRESTRICTED)
+        await service.produce("t", producer, ["m"] * 30, caller=UNRESTRICTED)
+        await service.consume("t", consumer, 20, caller=UNRESTRICTED)  # consumer lag 10
+        settings = GroupSettings(ack_wait_ms=60_000)
+        await groups.put_group("t", "g", settings, Start("earliest"), set())
+        await groups.fetch("t", "g", "member", 5, 0)  # out on a lease: not finished
+        stats = ThroughputStats(stats_repository, interval_s=10, stop=asyncio.Event())
+        summary = (await stats.topic("t")).summary
+    finally:
+        await engine.dispose()
+    assert (summary.consumers, summary.groups, summary.max_lag) == (1, 1, 30)
