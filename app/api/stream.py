@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from app.api.deps import StreamsDep
+from app.api.disconnect import watch_disconnect
 from app.api.openapi import responses
 from app.errors import TooManyStreams, TopicNotFound
 from app.schemas import TopicName
@@ -43,24 +44,18 @@ class EventStreamResponse(Response):
         self._stream = stream
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        gone = asyncio.Event()
-
-        async def watch() -> None:
-            while (await receive())["type"] != "http.disconnect":
-                pass
-            gone.set()
-
-        watcher = asyncio.create_task(watch())
-        try:
-            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-            async for chunk in _events(self._stream, gone):
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-        except OSError:
-            pass  # the client went away while we wrote
-        finally:
-            watcher.cancel()
-            self._stream.close()
+        async with watch_disconnect(receive) as gone:
+            try:
+                await send(
+                    {"type": "http.response.start", "status": 200, "headers": self.raw_headers}
+                )
+                async for chunk in _events(self._stream, gone):
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+            except OSError:
+                pass  # the client went away while we wrote
+            finally:
+                self._stream.close()
 
 
 @router.get(

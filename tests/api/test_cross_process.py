@@ -14,22 +14,30 @@ from tests.live_server import LiveServer
 pytestmark = pytest.mark.postgres_only
 
 
+async def parked_poll(
+    client: httpx.AsyncClient, app: FastAPI, topic: str
+) -> "asyncio.Task[httpx.Response]":
+    """A new consumer's 20 s long poll on the in-process app, once it is parked waiting."""
+    consumer_id = await register_consumer(client, topic)
+    poll = asyncio.create_task(
+        client.get(
+            "/consumer/consume",
+            params={"topic": topic, "consumer_id": consumer_id, "wait_ms": 20_000},
+        )
+    )
+    async with asyncio.timeout(5):
+        while app.state.service.wakeups.waiting < 1:
+            await asyncio.sleep(0)
+    return poll
+
+
 async def test_long_poll_woken_by_produce_in_another_process(
     live_server: LiveServer, client: httpx.AsyncClient, app: FastAPI
 ) -> None:
     topic = f"xproc-{uuid.uuid4().hex[:8]}"
     async with httpx.AsyncClient(base_url=live_server.url) as other:
         producer_id = await register_producer(other, topic)
-        consumer_id = await register_consumer(client, topic)
-        poll = asyncio.create_task(
-            client.get(
-                "/consumer/consume",
-                params={"topic": topic, "consumer_id": consumer_id, "wait_ms": 20_000},
-            )
-        )
-        async with asyncio.timeout(5):
-            while app.state.service.wakeups.waiting < 1:
-                await asyncio.sleep(0)
+        poll = await parked_poll(client, app, topic)
         sent = await other.post(
             "/producer/produce",
             json={"topic": topic, "producer_id": producer_id, "message": "from afar"},
@@ -46,16 +54,7 @@ async def test_long_poll_ends_404_when_another_process_deletes_its_topic(
     topic = f"xproc-{uuid.uuid4().hex[:8]}"
     async with httpx.AsyncClient(base_url=live_server.url) as other:
         await register_producer(other, topic)  # creates the topic
-        consumer_id = await register_consumer(client, topic)
-        poll = asyncio.create_task(
-            client.get(
-                "/consumer/consume",
-                params={"topic": topic, "consumer_id": consumer_id, "wait_ms": 20_000},
-            )
-        )
-        async with asyncio.timeout(5):
-            while app.state.service.wakeups.waiting < 1:
-                await asyncio.sleep(0)
+        poll = await parked_poll(client, app, topic)
         (await other.delete(f"/topics/{topic}")).raise_for_status()
         async with asyncio.timeout(5):  # not at the end of its 20 s
             response = await poll
