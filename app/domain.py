@@ -34,6 +34,20 @@ class StoredMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class EncodedMessages:
+    """A batch of stored messages already encoded as the JSON array the API answers with,
+    ``[{"offset": N, "message": "...", "produced_at": "<RFC 3339, UTC, Z>"}, ...]`` in
+    offset order: a batch consume then builds no Python object per message
+    (``app/storage/message_json.py``). Its length is the number of messages."""
+
+    count: int
+    json: bytes
+
+    def __len__(self) -> int:
+        return self.count
+
+
+@dataclass(frozen=True, slots=True)
 class AppendRequest:
     """One produce request's messages for one topic, in the producer's order.
 

@@ -9,8 +9,9 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence, Sized
 from dataclasses import dataclass
+from typing import TypeVar
 
 from cachetools import LRUCache
 
@@ -19,6 +20,7 @@ from app.domain import (
     AppendOutcome,
     AppendRequest,
     ClientBinding,
+    EncodedMessages,
     LagReport,
     Retention,
     StoredMessage,
@@ -107,6 +109,11 @@ class _Bindings:
 
     def __len__(self) -> int:
         return len(self._known)
+
+
+_Batch = TypeVar("_Batch", bound=Sized)
+# A repository read: (topic id, consumer id, max messages, max bytes) -> the batch.
+_Reader = Callable[[int, int, int, int], Awaitable[_Batch]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,23 +268,50 @@ class QueueService:
         ``gone`` is set when the client disconnects: a long poll then stops waiting and
         reads nothing more, so no message moves the offset for a client that cannot get it.
         """
+        poll = await self._poll(topic_name, consumer_id, max_messages, caller)
+        found = await self._consume(poll, self._repo.read_next, wait_ms, gone)
+        return found or []
+
+    async def consume_encoded(
+        self,
+        topic_name: str,
+        consumer_id: int,
+        max_messages: int,
+        wait_ms: int = 0,
+        *,
+        caller: Caller,
+        gone: asyncio.Event | None = None,
+    ) -> EncodedMessages:
+        """``consume`` for a batch, answered as the JSON array of its messages."""
+        poll = await self._poll(topic_name, consumer_id, max_messages, caller)
+        found = await self._consume(poll, self._repo.read_next_encoded, wait_ms, gone)
+        return found or EncodedMessages(0, b"[]")
+
+    async def _poll(
+        self, topic_name: str, consumer_id: int, max_messages: int, caller: Caller
+    ) -> "_Poll":
         if max_messages > self._max_batch:
             raise InvalidRequest.for_field("max_messages", f"must be at most {self._max_batch}")
         topic_id = await self._consumer_topic_id(topic_name, consumer_id, caller)
+        return _Poll(topic_name, topic_id, consumer_id, max_messages, caller)
+
+    async def _consume(
+        self, poll: "_Poll", read: _Reader[_Batch], wait_ms: int, gone: asyncio.Event | None
+    ) -> _Batch | None:
+        """One read, or a long poll of reads; None when a long poll ended without one."""
         if wait_ms <= 0:
-            found = await self._repo.read_next(
-                topic_id, consumer_id, max_messages, self._max_batch_bytes
+            found: _Batch | None = await read(
+                poll.topic_id, poll.consumer_id, poll.max_messages, self._max_batch_bytes
             )
         else:
-            poll = _Poll(topic_name, topic_id, consumer_id, max_messages, caller)
-            found = await self._long_poll(poll, wait_ms / 1000, gone or asyncio.Event())
+            found = await self._long_poll(poll, read, wait_ms / 1000, gone or asyncio.Event())
         if found:
-            self._observer.consumed(topic_name, len(found))
+            self._observer.consumed(poll.topic_name, len(found))
         return found
 
     async def _long_poll(
-        self, poll: "_Poll", wait_s: float, gone: asyncio.Event
-    ) -> list[StoredMessage]:
+        self, poll: "_Poll", read: _Reader[_Batch], wait_s: float, gone: asyncio.Event
+    ) -> _Batch | None:
         """Only the poll holding its consumer's turn reads and waits for produces; a parked
         poll (waiting for a wake-up or for the turn) holds a waiter slot.
 
@@ -296,7 +330,7 @@ class QueueService:
                     woken = self.wakeups.current(poll.topic_id)  # before the read: no lost wake-up
                     if gone.is_set():
                         break
-                    found = await self._repo.read_next(
+                    found = await read(
                         poll.topic_id, poll.consumer_id, poll.max_messages, self._max_batch_bytes
                     )
                     left = deadline - loop.time()
@@ -308,7 +342,7 @@ class QueueService:
                         slotted = True
                     await self.wakeups.wait_in_slot(woken, left, gone)
                     woken_before = True
-        return []
+        return None
 
     async def _still_registered(self, poll: "_Poll", *, ask_database: bool) -> None:
         """A deleted topic (or consumer) ends its long polls with a 404 instead of letting

@@ -13,10 +13,11 @@ import asyncpg
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from app.domain import AppendOutcome, AppendRequest, StoredMessage
+from app.domain import AppendOutcome, AppendRequest, EncodedMessages, StoredMessage
 from app.errors import StorageUnavailable
 from app.storage.capped import pg_capped_range
 from app.storage.failures import connection_unusable, unavailable_as_domain_error
+from app.storage.message_json import pg_json_array, pg_message_json
 from app.storage.repository import QueueRepository
 
 NOTIFY_CHANNEL = "logqueue_produced"
@@ -96,23 +97,43 @@ _PG_APPEND = """
 # the prepared statement walks the primary-key index from ``start`` (a plain join scanned
 # the topic's whole log: 306 ms instead of 0.5 ms per call on a topic of 1,000,000
 # messages).
-_PG_ADVANCE_AND_READ = f"""
+_PG_LOCK_CONSUMER = """
     WITH old AS (
         SELECT c.id, GREATEST(c."offset", t.first_offset) AS start, t.next_offset AS "end"
         FROM consumers c JOIN topics t ON t.id = c.topic_id
         WHERE c.id = $2 AND c.topic_id = $1
         FOR UPDATE OF c
-    ), batch AS (
+    )"""
+_PG_CAPPED_UNREAD = pg_capped_range("$1", "old.start", 'LEAST(old.start + $3, old."end")', "$4")
+_PG_ADVANCE_AND_READ = f"""
+    {_PG_LOCK_CONSUMER}, batch AS (
         SELECT m."offset", m.body, m.produced_at
-        FROM old CROSS JOIN LATERAL ({
-    pg_capped_range("$1", "old.start", 'LEAST(old.start + $3, old."end")', "$4")
-}) m
+        FROM old CROSS JOIN LATERAL ({_PG_CAPPED_UNREAD}) m
     ), advanced AS (
         UPDATE consumers c SET "offset" = (SELECT max("offset") + 1 FROM batch)
         FROM old
         WHERE c.id = old.id AND EXISTS (SELECT FROM batch)
     )
     SELECT "offset", body, produced_at FROM batch ORDER BY "offset"
+"""
+
+# The same read and advance for a batch consume, answered as one row: the number of
+# messages and their JSON array, built by PostgreSQL (``message_json``). Encoding costs the
+# database about 1.5 us a message and saves the server, which answers every consumer from
+# one process, 4-5 us: asyncpg's records, ``StoredMessage``s, dicts and orjson.
+_PG_ADVANCE_AND_ENCODE = f"""
+    {_PG_LOCK_CONSUMER}, batch AS (
+        SELECT m."offset", {pg_message_json('m."offset"', "m.body", "m.produced_at")} AS json
+        FROM old CROSS JOIN LATERAL ({_PG_CAPPED_UNREAD}) m
+    ), encoded AS (
+        SELECT count(*) AS n, max("offset") AS last, {pg_json_array("json", '"offset"')} AS json
+        FROM batch
+    ), advanced AS (
+        UPDATE consumers c SET "offset" = encoded.last + 1
+        FROM old, encoded
+        WHERE c.id = old.id AND encoded.n > 0
+    )
+    SELECT n, json FROM encoded
 """
 
 
@@ -175,3 +196,13 @@ class PostgresRepository(QueueRepository):
                 _PG_ADVANCE_AND_READ, topic_id, consumer_id, max_messages, max_bytes
             )
         return [StoredMessage(*r) for r in rows]
+
+    async def read_next_encoded(
+        self, topic_id: int, consumer_id: int, max_messages: int, max_bytes: int
+    ) -> EncodedMessages:
+        async with self._driver() as driver:
+            row = await driver.fetchrow(
+                _PG_ADVANCE_AND_ENCODE, topic_id, consumer_id, max_messages, max_bytes
+            )
+        assert row is not None  # an aggregate answers one row, also over no messages
+        return EncodedMessages(row[0], row[1])

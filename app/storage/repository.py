@@ -35,6 +35,7 @@ from app.domain import (
     ClientBinding,
     ConsumerLag,
     ConsumerPosition,
+    EncodedMessages,
     LagReport,
     RetainedTopic,
     Retention,
@@ -47,6 +48,7 @@ from app.domain import (
 from app.models import Consumer, Message, Producer, Topic
 from app.storage.capped import capped_read
 from app.storage.failures import unavailable_as_domain_error
+from app.storage.message_json import encode_messages
 
 topics = Topic.__table__
 producers = Producer.__table__
@@ -222,6 +224,12 @@ class QueueRepository:
                 )
         # SQLite keeps no zone; every timestamp was written in UTC.
         return [StoredMessage(o, b, t.replace(tzinfo=UTC)) for o, b, t in rows]
+
+    async def read_next_encoded(
+        self, topic_id: int, consumer_id: int, max_messages: int, max_bytes: int
+    ) -> EncodedMessages:
+        """``read_next``, answered as the JSON array a batch consume sends."""
+        return encode_messages(await self.read_next(topic_id, consumer_id, max_messages, max_bytes))
 
     async def remaining(self, consumer_id: int) -> int | None:
         """Unread count from two offsets: constant time however long the log is."""

@@ -1,0 +1,37 @@
+"""The JSON of a batch of stored messages, built where the rows are read.
+
+A batch consume answers ``{"status": "success", "messages": [...]}``, and for 1,000 messages
+the per-message Python objects (a driver record, a ``StoredMessage``, a dict for orjson)
+cost most of the server's CPU. So the batch is encoded here, once: on PostgreSQL by the
+query itself (``pg_message_json`` inside ``string_agg``), on the portable path with orjson.
+Both write exactly the same bytes (``tests/storage/test_message_json.py``): orjson's
+escaping, which PostgreSQL's ``to_json`` shares, and its RFC 3339 UTC time with a ``Z``,
+microseconds only when there are any.
+"""
+
+from collections.abc import Sequence
+
+import orjson
+
+from app.domain import EncodedMessages, StoredMessage
+
+
+def encode_messages(found: Sequence[StoredMessage]) -> EncodedMessages:
+    """The portable encoding, from messages already read."""
+    array = [{"offset": m.offset, "message": m.body, "produced_at": m.produced_at} for m in found]
+    return EncodedMessages(len(found), orjson.dumps(array, option=orjson.OPT_UTC_Z))
+
+
+def pg_message_json(offset: str, body: str, produced_at: str) -> str:
+    """One message's JSON object as PostgreSQL text; the arguments are SQL expressions."""
+    at = f"""to_char({produced_at} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')"""
+    return (
+        f"""'{{"offset":' || {offset} || ',"message":' || to_json({body})::text"""
+        f""" || ',"produced_at":"' || replace({at}, '.000000', '') || 'Z"}}'"""
+    )
+
+
+def pg_json_array(element: str, order: str) -> str:
+    """The aggregate turning ``element`` texts into one JSON array (``[]`` for none), in
+    ``order``, as the raw UTF-8 bytes the answer is made of."""
+    return f"""textsend('[' || COALESCE(string_agg({element}, ',' ORDER BY {order}), '') || ']')"""
