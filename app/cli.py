@@ -13,6 +13,12 @@ from app.settings import Settings
 cli = typer.Typer(help="LogQueue: a durable HTTP log queue.", no_args_is_help=True)
 
 
+# uvicorn's ``http=`` for each LOGQUEUE_HTTP_PARSER. httptools (installed with
+# uvicorn[standard], so "auto" picks it) gets the header bound h11 has built in.
+BOUNDED_HTTPTOOLS = "app.http_protocol:BoundedHttpToolsProtocol"
+HTTP_PROTOCOLS = {"auto": BOUNDED_HTTPTOOLS, "httptools": BOUNDED_HTTPTOOLS, "h11": "h11"}
+
+
 @cli.callback()
 def root() -> None:
     """LogQueue: a durable HTTP log queue."""
@@ -49,7 +55,7 @@ def serve(
         timeout_graceful_shutdown=settings.shutdown_timeout_s,
         limit_concurrency=settings.limit_concurrency,
         timeout_keep_alive=settings.timeout_keep_alive_s,
-        http=settings.http_parser,
+        http=HTTP_PROTOCOLS[settings.http_parser],
         h11_max_incomplete_event_size=settings.max_header_bytes,
     )
 

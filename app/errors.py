@@ -173,6 +173,18 @@ class RequestTooLarge(LogQueueError):
         super().__init__(f"Request body is larger than the limit of {limit} bytes")
 
 
+class HeadersTooLarge(LogQueueError):
+    """Answered by the HTTP protocol itself, before any route runs (app/http_protocol.py)."""
+
+    status_code = 431
+    code = "headers_too_large"
+    meaning = "The request line and headers are longer than LOGQUEUE_MAX_HEADER_BYTES."
+    headers = MappingProxyType({"Connection": "close"})
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"Request line and headers are longer than the limit of {limit} bytes")
+
+
 class TooManyStreams(LogQueueError):
     """Each open stream holds a connection and a task, so their number is capped."""
 

@@ -77,10 +77,10 @@ class Settings(BaseSettings):
     )
     http_parser: Literal["auto", "h11", "httptools"] = Field(
         default="auto",
-        description="uvicorn's HTTP implementation; only h11 enforces LOGQUEUE_MAX_HEADER_BYTES.",
+        description="uvicorn's HTTP implementation (auto: httptools if installed, else h11).",
     )
     max_header_bytes: int = Field(
-        default=64 * 1024, ge=1024, description="Request line and headers (h11 only; then 400)."
+        default=64 * 1024, ge=1024, description="Request line and headers (then 431, h11: 400)."
     )
     # Whole seconds: uvicorn's graceful-shutdown timeout is an int.
     shutdown_timeout_s: int = Field(

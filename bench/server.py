@@ -18,15 +18,19 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+from app.cli import HTTP_PROTOCOLS
 from app.logging import JsonFormatter, logging_config
 from bench.cpu import tree_cpu_seconds
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CREDENTIALS = "logqueue:logqueue@127.0.0.1:5432"
 
-# What `logqueue serve` runs by default: uvicorn's default loop and HTTP parser, the JSON
-# log lines at info (the real server's one line per request), no access log.
-UVICORN_FLAGS = ("--host", "127.0.0.1", "--log-level", "info", "--no-access-log")
+# What `logqueue serve` runs by default: uvicorn's default loop, httptools with the header
+# bound, the JSON log lines at info (the real server's one line per request), no access log.
+UVICORN_FLAGS = (
+    *("--host", "127.0.0.1", "--log-level", "info", "--no-access-log"),
+    *("--http", HTTP_PROTOCOLS["auto"]),
+)
 STARTED = "Application startup complete"  # what each uvicorn worker logs once it serves
 
 

@@ -33,6 +33,7 @@ EXPECTED: dict[str, type[LogQueueError]] = {
     "message_too_large": InvalidRequest,
     "batch_too_large": InvalidRequest,
     "request_too_large": InvalidRequest,
+    "headers_too_large": InvalidRequest,
     "sequence_conflict": InvalidRequest,
     "too_many_waiters": InvalidRequest,
     "too_many_streams": InvalidRequest,
