@@ -10,6 +10,8 @@ from typing import Literal
 
 import orjson
 
+from app.domain import EncodedMessages
+
 DEFAULT_ACK_WAIT_MS = 30_000
 DEFAULT_MAX_DELIVER = 5
 
@@ -60,7 +62,8 @@ class LeasedMessage:
 
 @dataclass(frozen=True, slots=True)
 class Fetched:
-    """What a fetch found; ``token`` is None when nothing was leased.
+    """What a fetch found; ``token`` is None when nothing was leased. The messages come
+    encoded as the answer's JSON array, each with its ``delivery`` count.
 
     ``due_ms`` is when the group's next unfinished message becomes deliverable again (an
     expiring lease, a nack's delay), so a long poll knows how long it may sleep.
@@ -70,7 +73,7 @@ class Fetched:
     group_id: int
     token: int | None
     expires_at_ms: int
-    messages: list[LeasedMessage]
+    messages: EncodedMessages
     now_ms: int
     due_ms: int | None
     woken_topics: list[int]

@@ -45,6 +45,7 @@ from app.group_types import (
 from app.models import ConsumerGroup, GroupRange
 from app.storage.failures import unavailable_as_domain_error
 from app.storage.group_spans import Span, carve, clip, delivery_of
+from app.storage.message_json import encode_leased
 from app.storage.repository import messages, topics
 
 groups = ConsumerGroup.__table__
@@ -336,10 +337,12 @@ class GroupRepository:
             group_id=found.id,
             token=token if leased else None,
             expires_at_ms=expires,
-            messages=[
-                LeasedMessage(offset, body, at, delivery_of(leased, offset))
-                for offset, body, at in bodies
-            ],
+            messages=encode_leased(
+                [
+                    LeasedMessage(offset, body, at, delivery_of(leased, offset))
+                    for offset, body, at in bodies
+                ]
+            ),
             now_ms=found.now,
             due_ms=due,
             woken_topics=woken,

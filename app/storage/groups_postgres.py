@@ -12,10 +12,12 @@ import asyncpg
 from sqlalchemy import BigInteger, ColumnElement, cast, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from app.domain import EncodedMessages
 from app.errors import StorageUnavailable
-from app.group_types import Fetched, LeasedMessage, Settled
+from app.group_types import Fetched, Settled
 from app.storage.failures import UNUSABLE_CONNECTION_ERRORS, unavailable_as_domain_error
 from app.storage.groups import Action, GroupRepository
+from app.storage.message_json import pg_json_array, pg_message_json
 from app.storage.postgres import NOTIFY_CHANNEL
 
 # PostgreSQL hot paths, sent straight through asyncpg as the queue's are. ``$clock`` is the
@@ -51,11 +53,15 @@ _PG_LEASE_FRESH = f"""
     SELECT id, topic_id, start, stop, expires, now FROM advanced
 """
 
-# The leased range's messages, read after the lease committed (no lock held meanwhile).
-_PG_READ_RANGE = """
-    SELECT "offset", body, produced_at FROM messages
-    WHERE topic_id = $1 AND "offset" >= $2 AND "offset" < $3
-    ORDER BY "offset"
+# The leased range's messages, read after the lease committed (no lock held meanwhile),
+# as the JSON array the answer holds (``message_json``, as batch consume's): a first
+# delivery each.
+_PG_READ_RANGE = f"""
+    SELECT count(*), {pg_json_array("json", '"offset"')} FROM (
+        SELECT "offset", {pg_message_json('"offset"', "body", "produced_at", "1")} AS json
+        FROM messages
+        WHERE topic_id = $1 AND "offset" >= $2 AND "offset" < $3
+    ) leased
 """
 
 # Ack a whole lease: its live rows go and the group's count grows, in one statement.
@@ -131,13 +137,14 @@ class PostgresGroupRepository(GroupRepository):
             if leased is None:
                 return None
             group_id, topic_id, start, stop, expires, now = leased
-            rows = await driver.fetch(_PG_READ_RANGE, topic_id, start, stop)
+            encoded = await driver.fetchrow(_PG_READ_RANGE, topic_id, start, stop)
+        assert encoded is not None  # an aggregate answers one row
         return Fetched(
             topic_id=topic_id,
             group_id=group_id,
             token=token,
             expires_at_ms=expires,
-            messages=[LeasedMessage(offset, body, at, 1) for offset, body, at in rows],
+            messages=EncodedMessages(*encoded),
             now_ms=now,
             due_ms=None,
             woken_topics=[],

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import orjson
 
 from app.domain import EncodedMessages, StoredMessage
+from app.group_types import LeasedMessage
 
 
 def encode_messages(found: Sequence[StoredMessage]) -> EncodedMessages:
@@ -22,12 +23,28 @@ def encode_messages(found: Sequence[StoredMessage]) -> EncodedMessages:
     return EncodedMessages(len(found), orjson.dumps(array, option=orjson.OPT_UTC_Z))
 
 
-def pg_message_json(offset: str, body: str, produced_at: str) -> str:
-    """One message's JSON object as PostgreSQL text; the arguments are SQL expressions."""
+def encode_leased(found: Sequence[LeasedMessage]) -> EncodedMessages:
+    """A group fetch's messages: each also says how many times it has been delivered."""
+    array = [
+        {
+            "offset": m.offset,
+            "message": m.body,
+            "produced_at": m.produced_at,
+            "delivery": m.delivery,
+        }
+        for m in found
+    ]
+    return EncodedMessages(len(found), orjson.dumps(array, option=orjson.OPT_UTC_Z))
+
+
+def pg_message_json(offset: str, body: str, produced_at: str, delivery: str | None = None) -> str:
+    """One message's JSON object as PostgreSQL text (with its ``delivery`` count for a
+    group fetch); the arguments are SQL expressions."""
     at = f"""to_char({produced_at} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')"""
+    tail = "'Z\"}'" if delivery is None else f"""'Z","delivery":' || {delivery} || '}}'"""
     return (
         f"""'{{"offset":' || {offset} || ',"message":' || to_json({body})::text"""
-        f""" || ',"produced_at":"' || replace({at}, '.000000', '') || 'Z"}}'"""
+        f""" || ',"produced_at":"' || replace({at}, '.000000', '') || {tail}"""
     )
 
 

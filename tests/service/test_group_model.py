@@ -30,7 +30,7 @@ from app.service.groups import GroupService
 from app.settings import Settings
 from app.storage import create_group_repository, create_repository
 from tests.conftest import clear_tables
-from tests.service.helpers import ADMIN
+from tests.service.helpers import ADMIN, leased
 
 T = TypeVar("T")
 ACK_WAIT = 1000
@@ -135,7 +135,7 @@ class GroupMachine(RuleBasedStateMachine):
     @rule(target=leases, count=st.integers(1, 6))
     def fetch(self, count: int) -> Any:
         found = self.run(self.groups.fetch("t", "g", "member", count, 0))
-        got = [(m.offset, m.delivery) for m in found.messages]
+        got = [(m["offset"], m["delivery"]) for m in leased(found)]
         lease = None if found.token is None else f"{found.group_id}.{found.token}"
         assert got == self.model.fetch(lease or "", count)
         return multiple() if lease is None else lease

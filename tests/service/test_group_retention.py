@@ -12,7 +12,7 @@ from app.service import QueueService
 from app.service.groups import GroupService
 from app.settings import Settings
 from app.storage import QueueRepository, create_group_repository, create_repository
-from tests.service.helpers import ADMIN
+from tests.service.helpers import ADMIN, leased
 from tests.service.test_retention import enforcer
 
 
@@ -51,21 +51,25 @@ async def test_retention_under_a_group(
     producer = await service.register_producer("capped", caller=ADMIN)
     await service.produce("capped", producer, [f"m{i}" for i in range(10)], caller=ADMIN)
     held = await groups.fetch("capped", "g", "m", 2, 0)
-    assert [m.offset for m in held.messages] == [0, 1]
+    assert [m["offset"] for m in leased(held)] == [0, 1]
 
     assert await enforcer(repository).enforce_once() == 7  # offsets 0..6 are gone
 
     details = await groups.details("capped", "g")
     assert (details.lag, details.pending) == (3, 0)  # the lease's messages are gone too
     fetched = await groups.fetch("capped", "g", "m", 10, 0)
-    assert [(m.offset, m.body) for m in fetched.messages] == [(7, "m7"), (8, "m8"), (9, "m9")]
+    assert [(m["offset"], m["message"]) for m in leased(fetched)] == [
+        (7, "m7"),
+        (8, "m8"),
+        (9, "m9"),
+    ]
     assert (await groups.details("capped", "g")).skipped == 5  # 2..6, never delivered
 
     lease_id = f"{fetched.group_id}.{fetched.token}"
     assert await groups.settle("capped", "g", lease_id, None, "ack") == 3
 
     clock.now += 1000  # the held lease expires: its messages cannot come back
-    assert (await groups.fetch("capped", "g", "m", 10, 0)).messages == []
+    assert leased(await groups.fetch("capped", "g", "m", 10, 0)) == []
     details = await groups.details("capped", "g")
     assert (details.skipped, details.redelivered, details.acked) == (7, 0, 3)
     assert (details.lag, details.next_offset) == (0, 10)

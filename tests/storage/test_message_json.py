@@ -1,5 +1,6 @@
 """A batch encoded where it is read (by PostgreSQL's SQL, or with orjson on the portable path)
-is byte for byte what orjson makes of the same messages read one by one."""
+is byte for byte what orjson makes of the same messages read one by one: for a consume and
+for a group's fetch."""
 
 from datetime import UTC, datetime
 
@@ -7,12 +8,13 @@ import orjson
 from sqlalchemy import update
 
 from app.database import create_engine
+from app.group_types import GroupSettings, LeasedMessage, Start
 from app.models import Message
 from app.service import QueueService
 from app.service.caller import UNRESTRICTED
 from app.settings import Settings
-from app.storage import create_repository
-from app.storage.message_json import encode_messages
+from app.storage import create_group_repository, create_repository
+from app.storage.message_json import encode_leased, encode_messages
 
 BODIES = [
     "plain",
@@ -44,6 +46,9 @@ async def test_encoded_batches_are_what_orjson_writes(empty_db: Settings) -> Non
         read = await repository.read_next(topic.id, plain, 100, 10**6)
         batch = await repository.read_next_encoded(topic.id, encoded, 100, 10**6)
         again = await repository.read_next_encoded(topic.id, encoded, 100, 10**6)
+        groups = create_group_repository(engine)
+        await groups.put_group("t", "g", GroupSettings(), Start("earliest"), set())
+        fetched = await groups.fetch("t", "g", 100, token=1)
     finally:
         await engine.dispose()
     assert batch.count == len(BODIES)
@@ -51,3 +56,6 @@ async def test_encoded_batches_are_what_orjson_writes(empty_db: Settings) -> Non
     assert [m["message"] for m in orjson.loads(batch.json)] == BODIES
     assert orjson.loads(batch.json)[1]["produced_at"] == "2026-01-02T03:04:05Z"
     assert (again.count, again.json) == (0, b"[]")  # the offset moved past the batch
+    assert fetched is not None
+    first_deliveries = [LeasedMessage(m.offset, m.body, m.produced_at, 1) for m in read]
+    assert fetched.messages == encode_leased(first_deliveries)
