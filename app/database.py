@@ -1,4 +1,4 @@
-"""Engine construction and start-up migrations for both backends."""
+"""Connection pools and start-up migrations for both backends."""
 
 import re
 from typing import Any
@@ -13,6 +13,7 @@ from sqlalchemy.pool import AsyncAdaptedQueuePool
 from alembic import command
 from app.settings import Settings
 from app.storage.failures import mark_unusable_connections
+from app.storage.pools import DriverPool, Pools
 
 # libpq's multi-host form: scheme://[userinfo@]host:port,host:port[/db][?query]
 _LIBPQ_MULTIHOST = re.compile(
@@ -47,8 +48,33 @@ def driver_connect_args(url: str) -> dict[str, Any]:
     return dict(kwargs)
 
 
+def pool_shares(pool_size: int) -> tuple[int, int]:
+    """How PostgreSQL's ``LOGQUEUE_POOL_SIZE`` is split: (SQLAlchemy engine, asyncpg pool).
+
+    The asyncpg pool serves every produce and consume, so it gets three quarters; the
+    engine, for registration, topics, the console and background work, the rest. Each gets
+    at least one connection, so a pool size of 1 opens 2.
+    """
+    engine = max(1, pool_size // 4)
+    return engine, max(1, pool_size - engine)
+
+
+async def open_pools(settings: Settings) -> Pools:
+    """The engine, and on PostgreSQL the asyncpg pool of the hot paths beside it."""
+    engine = create_engine(settings)
+    if settings.is_sqlite:
+        return Pools(engine)
+    driver = await DriverPool.open(
+        driver_connect_args(settings.database_url),
+        size=pool_shares(settings.pool_size)[1],
+        timeout=settings.pool_timeout,
+        connect_timeout=settings.connect_timeout,
+    )
+    return Pools(engine, driver)
+
+
 def create_engine(settings: Settings) -> AsyncEngine:
-    """PostgreSQL gets a real pool; SQLite gets one connection.
+    """PostgreSQL gets a real pool (its share of ``pool_size``); SQLite gets one connection.
 
     SQLite allows one writer at a time, so a single pooled connection serialises this
     process's transactions instead of making them fail with "database is locked"; it
@@ -71,7 +97,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
     # fails one request with 503, and SQLAlchemy then replaces the whole pool.
     engine = create_async_engine(
         database_url(settings.database_url),
-        pool_size=settings.pool_size,
+        pool_size=pool_shares(settings.pool_size)[0],
         max_overflow=settings.max_overflow,
         pool_timeout=settings.pool_timeout,
         connect_args={"timeout": settings.connect_timeout},

@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
-from sqlalchemy.pool import QueuePool
 
 from app import __version__
 from app.api import (
@@ -28,7 +27,7 @@ from app.api.body_limit import BodySizeLimit
 from app.api.errors import CatchUnexpected, add_exception_handlers
 from app.api.openapi import customise_openapi, operation_id
 from app.api.telemetry import RequestTelemetry
-from app.database import create_engine, migrate
+from app.database import migrate, open_pools
 from app.metrics import Metrics
 from app.service import QueueService
 from app.service.browser import LogBrowser
@@ -53,11 +52,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(settings)
+        pools = await open_pools(settings)
+        engine = pools.engine
         if settings.migrate_on_start:
             await migrate(engine, settings)
         process_tag = secrets.token_hex(8)
-        repository = create_repository(engine, notify_tag=process_tag)
+        repository = create_repository(pools, notify_tag=process_tag)
         service = QueueService.from_settings(repository, settings, observer=telemetry)
         app.state.service = service
         reader = LogReader(engine)
@@ -77,12 +77,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_s=settings.stream_max_s,
         )
         app.state.groups = GroupService(
-            create_group_repository(engine, notify_tag=process_tag),
+            create_group_repository(pools, notify_tag=process_tag),
             service.wakeups,
             max_batch=settings.max_batch,
         )
-        if isinstance(engine.pool, QueuePool):  # both backends' pools; only these count
-            telemetry.watch_pool(engine.pool.checkedout)
+        telemetry.watch_pool(pools.checked_out)
         telemetry.watch_long_poll_waiters(lambda: service.wakeups.waiting)
         listener = None
         if not settings.is_sqlite:  # SQLite serves one process: in-process wake-ups suffice
@@ -110,7 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await sampling
             if listener is not None:
                 await listener.stop()
-            await engine.dispose()
+            await pools.close()
             logger.info("shutdown complete")
 
     # Swagger UI and ReDoc with their assets served by this server (from fastapi-offline),

@@ -35,15 +35,21 @@ UNUSABLE_CONNECTION_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
-# Failures of the connection or the pool themselves, whatever the statement; or every host
-# of a multi-host URL answered but none is a primary (target_session_attrs=read-write): a
-# failover is under way, and the next connection may find the new one.
+# A new connection could not be opened or was lost: every host down or refusing, or every
+# host of a multi-host URL answered but none is a primary (target_session_attrs=read-write):
+# a failover is under way, and the next connection may find the new one.
+CONNECT_FAILURES: tuple[type[Exception], ...] = (
+    asyncpg.TargetServerAttributeNotMatched,
+    *UNUSABLE_CONNECTION_ERRORS,
+)
+
+
+# Failures of the connection or the pool themselves, whatever the statement.
 _UNAVAILABLE: tuple[type[Exception], ...] = (
     OperationalError,
     InterfaceError,
     PoolTimeout,
-    asyncpg.TargetServerAttributeNotMatched,
-    *UNUSABLE_CONNECTION_ERRORS,
+    *CONNECT_FAILURES,
 )
 
 
@@ -75,7 +81,7 @@ def unavailable_as_domain_error() -> Iterator[None]:
     try:
         yield
     except _UNAVAILABLE as exc:
-        raise StorageUnavailable(_first_line(exc)) from exc
+        raise StorageUnavailable(first_line(exc)) from exc
     except DBAPIError as exc:
         if (
             exc.connection_invalidated
@@ -83,13 +89,10 @@ def unavailable_as_domain_error() -> Iterator[None]:
             or connection_unusable(exc.orig)
             or isinstance(getattr(exc.orig, "__cause__", None), _UNAVAILABLE)
         ):
-            raise StorageUnavailable(_first_line(exc)) from exc
-        raise
-    except asyncpg.PostgresError as exc:  # from the raw asyncpg hot paths
-        if retry_later(exc):
-            raise StorageUnavailable(_first_line(exc)) from exc
+            raise StorageUnavailable(first_line(exc)) from exc
         raise
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """An error's message for a 503's detail: asyncpg's can run over several lines."""
     return (str(exc) or type(exc).__name__).splitlines()[0]

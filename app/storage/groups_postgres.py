@@ -5,19 +5,16 @@ portable repository takes several); everything else, and every fetch that finds 
 due for redelivery, goes through the portable SQL with the database's own clock.
 """
 
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
 
-import asyncpg
 from sqlalchemy import BigInteger, ColumnElement, cast, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.domain import EncodedMessages
-from app.errors import StorageUnavailable
 from app.group_types import Fetched, Settled
-from app.storage.failures import UNUSABLE_CONNECTION_ERRORS, unavailable_as_domain_error
 from app.storage.groups import Action, GroupRepository
 from app.storage.message_json import pg_json_array, pg_message_json
+from app.storage.pools import DriverPool
 from app.storage.postgres import NOTIFY_CHANNEL
 
 # PostgreSQL hot paths, sent straight through asyncpg as the queue's are. ``$clock`` is the
@@ -86,26 +83,15 @@ class PostgresGroupRepository(GroupRepository):
     """``notify_tag`` marks this process's notifications so its own listener skips them."""
 
     def __init__(
-        self, engine: AsyncEngine, notify_tag: str = "", clock: Callable[[], int] | None = None
+        self,
+        engine: AsyncEngine,
+        driver: DriverPool,
+        notify_tag: str = "",
+        clock: Callable[[], int] | None = None,
     ) -> None:
         super().__init__(engine, clock)
-        self._single = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._driver = driver.connection
         self._notify_tag = notify_tag
-
-    @asynccontextmanager
-    async def _driver(self) -> AsyncIterator[asyncpg.Connection]:
-        """The pooled connection's asyncpg connection (see ``PostgresRepository._driver``)."""
-        with unavailable_as_domain_error():
-            async with self._single.connect() as conn:
-                raw = await conn.get_raw_connection()
-                driver: asyncpg.Connection | None = raw.driver_connection
-                if driver is None:
-                    raise StorageUnavailable("database connection lost")
-                try:
-                    yield driver
-                except UNUSABLE_CONNECTION_ERRORS as exc:
-                    await conn.invalidate()
-                    raise StorageUnavailable(str(exc).splitlines()[0]) from exc
 
     def _now(self) -> ColumnElement[int]:
         """The database's clock, one for every server process (unless a test injects one)."""

@@ -1,23 +1,20 @@
 """PostgreSQL's hot paths: produce and consume as one prepared statement each.
 
-They go straight through the pooled asyncpg connection: with asyncpg's prepared-statement
-cache a produce or consume costs about 0.1 ms of CPU, where SQLAlchemy's execution layer
-cost about 1 ms (measured with py-spy under `make bench`). Everything else is inherited
-from the portable repository.
+They go straight through an asyncpg connection from asyncpg's own pool (``pools.py``):
+with asyncpg's prepared-statement cache a produce or consume costs about 0.1 ms of CPU,
+where SQLAlchemy's execution layer cost about 1 ms (measured with py-spy under `make
+bench`). Everything else is inherited from the portable repository.
 """
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 
-import asyncpg
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.domain import AppendOutcome, AppendRequest, EncodedMessages, StoredMessage
-from app.errors import StorageUnavailable
 from app.storage.capped import pg_capped_range
-from app.storage.failures import connection_unusable, unavailable_as_domain_error
 from app.storage.message_json import pg_json_array, pg_message_json
+from app.storage.pools import DriverPool
 from app.storage.repository import QueueRepository
 
 NOTIFY_CHANNEL = "logqueue_produced"
@@ -140,26 +137,10 @@ _PG_ADVANCE_AND_ENCODE = f"""
 class PostgresRepository(QueueRepository):
     """``notify_tag`` marks this process's notifications so its own listener skips them."""
 
-    def __init__(self, engine: AsyncEngine, notify_tag: str = "") -> None:
+    def __init__(self, engine: AsyncEngine, driver: DriverPool, notify_tag: str = "") -> None:
         super().__init__(engine)
+        self._driver = driver.connection
         self._notify_tag = notify_tag
-
-    @asynccontextmanager
-    async def _driver(self) -> AsyncIterator[asyncpg.Connection]:
-        """The pooled connection's asyncpg connection, for the prepared hot paths."""
-        with unavailable_as_domain_error():
-            async with self._single.connect() as conn:
-                raw = await conn.get_raw_connection()
-                driver: asyncpg.Connection | None = raw.driver_connection
-                if driver is None:  # invalidated under us: as good as a lost connection
-                    raise StorageUnavailable("database connection lost")
-                try:
-                    yield driver
-                except Exception as exc:
-                    if connection_unusable(exc) or driver.is_closed():
-                        await conn.invalidate()  # never hand it to the next request
-                        raise StorageUnavailable(str(exc) or type(exc).__name__) from exc
-                    raise
 
     async def _deleted(self, conn: AsyncConnection, topic_id: int) -> None:
         """Wake the topic's long polls in other processes: they find their consumer gone."""

@@ -1,7 +1,7 @@
 """SQL for topics, producers, consumers and messages, portable across both backends.
 
 This repository serves SQLite; ``PostgresRepository`` (``postgres.py``) extends it with
-PostgreSQL's hot paths, and ``create_repository`` picks one per engine.
+PostgreSQL's hot paths, and ``create_repository`` picks one per backend.
 
 Every method is one short transaction. Offsets are reserved with ``UPDATE … RETURNING`` on
 the topic row, which holds that row's lock until commit, so server processes sharing one

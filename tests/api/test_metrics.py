@@ -8,7 +8,7 @@ import pytest
 from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 
-from app.database import create_engine
+from app.database import open_pools
 from app.domain import LagReport
 from app.main import create_app
 from app.metrics import Metrics
@@ -127,9 +127,10 @@ async def test_lag_series_are_capped_to_the_largest(capped_app: FastAPI) -> None
 
 
 async def test_pool_gauge_counts_connections_in_use(settings: Settings) -> None:
-    engine = create_engine(settings)
+    """Both pools count: the engine's and, on PostgreSQL, the hot paths' asyncpg pool."""
+    pools = await open_pools(settings)
     metrics = Metrics(max_lag_series=10)
-    metrics.watch_pool(engine.pool.checkedout)  # type: ignore[attr-defined]
+    metrics.watch_pool(pools.checked_out)
 
     def in_use() -> float:
         text = metrics.render(LagReport([], 0)).decode()
@@ -138,8 +139,11 @@ async def test_pool_gauge_counts_connections_in_use(settings: Settings) -> None:
 
     try:
         assert in_use() == 0
-        async with engine.connect():
+        async with pools.engine.connect():
             assert in_use() == 1
+            if pools.driver is not None:
+                async with pools.driver.connection():
+                    assert in_use() == 2
         assert in_use() == 0
     finally:
-        await engine.dispose()
+        await pools.close()

@@ -5,7 +5,7 @@ import asyncio
 
 import pytest
 
-from app.database import create_engine
+from app.database import open_pools
 from app.service import QueueService
 from app.settings import Settings
 from app.storage import create_repository
@@ -17,10 +17,10 @@ LONG = 20_000  # ms: a poll that would wait this long unless its client leaves
 
 @pytest.mark.parametrize("clients", [60])
 async def test_caches_hold_at_most_their_size(empty_db: Settings, clients: int) -> None:
-    engine = create_engine(empty_db)
+    pools = await open_pools(empty_db)
     try:
         service = QueueService.from_settings(
-            create_repository(engine), empty_db.model_copy(update={"cache_entries": ENTRIES})
+            create_repository(pools), empty_db.model_copy(update={"cache_entries": ENTRIES})
         )
         topics = [f"t{n}" for n in range(clients // 4)]
         producers = [
@@ -40,15 +40,15 @@ async def test_caches_hold_at_most_their_size(empty_db: Settings, clients: int) 
         [message] = await service.consume(topic, first_consumer, 10, caller=ADMIN)
         assert (message.offset, message.body) == (stored.first, "still works")
     finally:
-        await engine.dispose()
+        await pools.close()
 
 
 async def test_wakeup_entries_go_when_their_waiters_leave(empty_db: Settings) -> None:
     """Each topic polled used to keep its wake-up event until its next produce: topics
     polled and never written to again held theirs forever."""
-    engine = create_engine(empty_db)
+    pools = await open_pools(empty_db)
     try:
-        service = QueueService.from_settings(create_repository(engine), empty_db)
+        service = QueueService.from_settings(create_repository(pools), empty_db)
         polls = []
         left = asyncio.Event()
         left.set()  # a client that has gone: its poll ends at once
@@ -64,4 +64,4 @@ async def test_wakeup_entries_go_when_their_waiters_leave(empty_db: Settings) ->
             while service.cached_entries()["wakeups"] or service.cached_entries()["turns"]:
                 await asyncio.sleep(0)
     finally:
-        await engine.dispose()
+        await pools.close()

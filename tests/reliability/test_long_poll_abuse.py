@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import httpx
 import pytest
 
-from app.database import create_engine
+from app.database import open_pools
 from app.domain import StoredMessage
 from app.errors import TooManyWaiters
 from app.service import QueueService
@@ -23,11 +23,11 @@ LONG = 30_000  # ms: far longer than any test here waits
 
 @pytest.fixture
 async def service(empty_db: Settings) -> AsyncIterator[QueueService]:
-    engine = create_engine(empty_db)
+    pools = await open_pools(empty_db)
     yield QueueService.from_settings(
-        create_repository(engine), empty_db.model_copy(update={"max_waiters_per_consumer": 3})
+        create_repository(pools), empty_db.model_copy(update={"max_waiters_per_consumer": 3})
     )
-    await engine.dispose()
+    await pools.close()
 
 
 async def until(condition: Callable[[], bool]) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.database import create_engine, migrate
+from app.database import migrate, open_pools
 from app.errors import StorageUnavailable
 from app.service import QueueService
 from app.settings import Settings
@@ -18,11 +18,11 @@ async def test_a_request_waits_for_the_connection_no_longer_than_the_pool_timeou
     tmp_path: Path,
 ) -> None:
     settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'q.db'}", pool_timeout=0.5)
-    engine = create_engine(settings)
+    pools = await open_pools(settings)
     try:
-        await migrate(engine, settings)
-        service = QueueService.from_settings(create_repository(engine), settings)
-        async with engine.connect():  # holds SQLite's only pooled connection
+        await migrate(pools.engine, settings)
+        service = QueueService.from_settings(create_repository(pools), settings)
+        async with pools.engine.connect():  # holds SQLite's only pooled connection
             started = time.monotonic()
             with pytest.raises(StorageUnavailable):
                 async with asyncio.timeout(10):  # the old code would hang here for 30 s
@@ -31,4 +31,4 @@ async def test_a_request_waits_for_the_connection_no_longer_than_the_pool_timeou
         assert 0.4 <= waited < 3, waited
         assert await service.list_topics() == []  # the connection is free again
     finally:
-        await engine.dispose()
+        await pools.close()

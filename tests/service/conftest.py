@@ -2,7 +2,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from app.database import create_engine
+from app.database import open_pools
 from app.service import QueueService
 from app.settings import Settings
 from app.storage import QueueRepository, create_repository
@@ -10,9 +10,9 @@ from app.storage import QueueRepository, create_repository
 
 @pytest.fixture
 async def repository(empty_db: Settings) -> AsyncIterator[QueueRepository]:
-    engine = create_engine(empty_db)
-    yield create_repository(engine)
-    await engine.dispose()
+    pools = await open_pools(empty_db)
+    yield create_repository(pools)
+    await pools.close()
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from app.database import create_engine
+from app.database import open_pools
 from app.service import QueueService
 from app.settings import Settings
 from app.storage import create_repository
@@ -66,8 +66,8 @@ async def test_two_service_instances_share_one_database(
 ) -> None:
     """Two processes' worth of state: separate engines, caches and locks, so only the
     database's row locks keep offsets unique and reads exclusive."""
-    engine = create_engine(empty_db)
-    other = QueueService.from_settings(create_repository(engine), empty_db)
+    pools = await open_pools(empty_db)
+    other = QueueService.from_settings(create_repository(pools), empty_db)
     producer_a = await service.register_producer("t", caller=ADMIN)
     producer_b = await other.register_producer("t", caller=ADMIN)
     await asyncio.gather(
@@ -81,4 +81,4 @@ async def test_two_service_instances_share_one_database(
     got = [m for batch in reads for m in batch]
     assert sorted(m.offset for m in got) == list(range(100))
     assert len({m.body for m in got}) == 100
-    await engine.dispose()
+    await pools.close()

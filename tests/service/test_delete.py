@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from app.database import create_engine
+from app.database import open_pools
 from app.errors import TopicNotFound
 from app.service import QueueService
 from app.settings import Settings
@@ -15,9 +15,9 @@ from tests.service.helpers import ADMIN
 @pytest.fixture
 async def other(empty_db: Settings) -> AsyncIterator[QueueService]:
     """A second process's worth of state: its own engine and caches."""
-    engine = create_engine(empty_db)
-    yield QueueService.from_settings(create_repository(engine), empty_db)
-    await engine.dispose()
+    pools = await open_pools(empty_db)
+    yield QueueService.from_settings(create_repository(pools), empty_db)
+    await pools.close()
 
 
 async def test_recreated_topic_is_found_by_a_process_with_a_stale_cache(

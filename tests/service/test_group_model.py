@@ -22,7 +22,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from app.database import create_engine
+from app.database import open_pools
 from app.errors import LeaseExpired, OffsetsNotInLease
 from app.group_types import GroupSettings, Start
 from app.service import QueueService
@@ -109,9 +109,9 @@ class GroupMachine(RuleBasedStateMachine):
         self.loop = asyncio.new_event_loop()
         config = Settings(database_url=self.database_url, migrate_on_start=False)
         self.run(clear_tables(config))
-        self.engine = create_engine(config)
-        self.queue = QueueService.from_settings(create_repository(self.engine), config)
-        repository = create_group_repository(self.engine, clock=lambda: self.model.now)
+        self.pools = self.run(open_pools(config))
+        self.queue = QueueService.from_settings(create_repository(self.pools), config)
+        repository = create_group_repository(self.pools, clock=lambda: self.model.now)
         self.groups = GroupService(repository, self.queue.wakeups, max_batch=1000)
         self.run(self.queue.create_topic("t", caller=ADMIN))
         self.producer = self.run(self.queue.register_producer("t", caller=ADMIN))
@@ -122,7 +122,7 @@ class GroupMachine(RuleBasedStateMachine):
         return self.loop.run_until_complete(coroutine)
 
     def teardown(self) -> None:
-        self.run(self.engine.dispose())
+        self.run(self.pools.close())
         self.loop.close()
 
     @rule(count=st.integers(1, 5))

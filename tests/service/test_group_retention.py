@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from app.database import create_engine
+from app.database import open_pools
 from app.domain import Retention
 from app.group_types import GroupSettings, Start
 from app.service import QueueService
@@ -30,15 +30,15 @@ class Clock:
 async def engine_parts(
     empty_db: Settings,
 ) -> AsyncIterator[tuple[QueueRepository, QueueService, GroupService, Clock]]:
-    engine = create_engine(empty_db)
+    pools = await open_pools(empty_db)
     clock = Clock()
-    repository = create_repository(engine)
+    repository = create_repository(pools)
     service = QueueService.from_settings(repository, empty_db)
     groups = GroupService(
-        create_group_repository(engine, clock=clock), service.wakeups, max_batch=1000
+        create_group_repository(pools, clock=clock), service.wakeups, max_batch=1000
     )
     yield repository, service, groups, clock
-    await engine.dispose()
+    await pools.close()
 
 
 async def test_retention_under_a_group(

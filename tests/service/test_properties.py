@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.database import create_engine
+from app.database import open_pools
 from app.service import QueueService
 from app.settings import Settings
 from app.storage import create_repository
@@ -49,8 +49,8 @@ operations = st.lists(
 
 async def check(database_url: str, ops: list[Operation]) -> None:
     settings = Settings(database_url=database_url)
-    engine = create_engine(settings)
-    service = QueueService.from_settings(create_repository(engine), settings)
+    pools = await open_pools(settings)
+    service = QueueService.from_settings(create_repository(pools), settings)
     topic = f"prop-{uuid.uuid4().hex[:12]}"
     try:
         producer_id = await service.register_producer(topic, caller=ADMIN)
@@ -74,7 +74,7 @@ async def check(database_url: str, ops: list[Operation]) -> None:
                     remaining = await service.remaining(topic, consumers[who], caller=ADMIN)
                     assert remaining == len(log) - offsets[who]
     finally:
-        await engine.dispose()
+        await pools.close()
 
 
 @settings(

@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from app.database import create_engine
+from app.database import create_engine, open_pools
 from app.group_types import GroupSettings, Start
 from app.service import QueueService
 from app.service.caller import UNRESTRICTED
@@ -64,10 +64,10 @@ async def test_rates_are_differences_of_samples_and_processes_share_slots(
 async def test_largest_lag_counts_groups_as_well_as_consumers(
     empty_db: Settings, stats_repository: StatsRepository
 ) -> None:
-    engine = create_engine(empty_db)
+    pools = await open_pools(empty_db)
     try:
-        service = QueueService.from_settings(create_repository(engine), empty_db)
-        groups = GroupService(create_group_repository(engine), service.wakeups, max_batch=1000)
+        service = QueueService.from_settings(create_repository(pools), empty_db)
+        groups = GroupService(create_group_repository(pools), service.wakeups, max_batch=1000)
         producer = await service.register_producer("t", caller=UNRESTRICTED)
         consumer = await service.register_consumer("t", caller=UNRESTRICTED)
         await service.produce("t", producer, ["m"] * 30, caller=UNRESTRICTED)
@@ -78,5 +78,5 @@ async def test_largest_lag_counts_groups_as_well_as_consumers(
         stats = ThroughputStats(stats_repository, interval_s=10, stop=asyncio.Event())
         summary = (await stats.topic("t")).summary
     finally:
-        await engine.dispose()
+        await pools.close()
     assert (summary.consumers, summary.groups, summary.max_lag) == (1, 1, 30)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import orjson
 from sqlalchemy import update
 
-from app.database import create_engine
+from app.database import open_pools
 from app.group_types import GroupSettings, LeasedMessage, Start
 from app.models import Message
 from app.service import QueueService
@@ -28,13 +28,13 @@ WHOLE_SECOND = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 async def test_encoded_batches_are_what_orjson_writes(empty_db: Settings) -> None:
-    engine = create_engine(empty_db)
+    pools = await open_pools(empty_db)
     try:
-        repository = create_repository(engine)
+        repository = create_repository(pools)
         service = QueueService.from_settings(repository, empty_db)
         producer = await service.register_producer("t", caller=UNRESTRICTED)
         await service.produce("t", producer, BODIES, caller=UNRESTRICTED)
-        async with engine.begin() as conn:
+        async with pools.engine.begin() as conn:
             table = Message.__table__
             await conn.execute(
                 update(table).where(table.c.offset == 1).values(produced_at=WHOLE_SECOND)
@@ -46,11 +46,11 @@ async def test_encoded_batches_are_what_orjson_writes(empty_db: Settings) -> Non
         read = await repository.read_next(topic.id, plain, 100, 10**6)
         batch = await repository.read_next_encoded(topic.id, encoded, 100, 10**6)
         again = await repository.read_next_encoded(topic.id, encoded, 100, 10**6)
-        groups = create_group_repository(engine)
+        groups = create_group_repository(pools)
         await groups.put_group("t", "g", GroupSettings(), Start("earliest"), set())
         fetched = await groups.fetch("t", "g", 100, token=1)
     finally:
-        await engine.dispose()
+        await pools.close()
     assert batch.count == len(BODIES)
     assert batch.json == encode_messages(read).json
     assert [m["message"] for m in orjson.loads(batch.json)] == BODIES
