@@ -1,8 +1,10 @@
 """Group commit: concurrent produce requests to one topic share one transaction.
 
-Each request queues itself and then takes the topic's lock. Whoever gets the lock writes
-everything queued so far, in arrival order, and answers every request in it. A lone
-request writes at once: there is no timer to wait for.
+Each request queues itself and waits for its answer. A request that finds no write under
+way starts one, with what is queued (a lone request writes at once: there is no timer to
+wait for); that write then takes everything queued while it ran, in arrival order, until
+nothing is left. No request waits on a lock: with 64 producers, a lock handed from waiter
+to waiter (each scanning the waiters queued behind it) cost a tenth of a produce's CPU.
 
 Sequenced (idempotent) requests are judged inside the write, so many producers' sequenced
 sends share one transaction too; the only cut is a second sequenced request of one
@@ -31,23 +33,20 @@ class GroupCommitter:
 
     def __init__(self, write: WriteRequests) -> None:
         self._write = write
-        self._lock = asyncio.Lock()
         self._queued: list[_Queued] = []
-        self._flushing: asyncio.Future[None] | None = None
+        self._flushing: asyncio.Task[None] | None = None
 
     async def append(self, request: AppendRequest) -> AppendOutcome:
         queued = _Queued(request)
         self._queued.append(queued)
-        async with self._lock:
-            if not queued.done.done():
-                batch, self._queued = self._queued, []
-                # Shielded so a cancelled leader still finishes (and answers) its followers.
-                self._flushing = asyncio.ensure_future(self._flush(batch))
-                await asyncio.shield(self._flushing)
+        if self._flushing is None:
+            batch, self._queued = self._queued, []
+            # A task of its own, so a cancelled request never cuts a write short.
+            self._flushing = asyncio.create_task(self._flush(batch))
         return await queued.done
 
     async def drain(self) -> None:
-        """Wait for a write still running (its leader may have been cancelled) to finish.
+        """Wait for a write still running (its requests may have been cancelled) to finish.
 
         Shutdown calls this before closing the pool, so no commit is cut off mid-way.
         """
@@ -55,18 +54,25 @@ class GroupCommitter:
             await asyncio.wait([self._flushing])
 
     async def _flush(self, batch: list[_Queued]) -> None:
-        for run in _transactions(batch):
-            await self._write_run(run)
+        try:
+            while batch:
+                for run in _transactions(batch):
+                    await self._write_run(run)
+                batch, self._queued = self._queued, []
+        finally:
+            self._flushing = None
 
     async def _write_run(self, run: list[_Queued]) -> None:
         try:
             outcomes = await self._write([queued.request for queued in run])
         except Exception as exc:
             for queued in run:
-                queued.done.set_exception(exc)
+                if not queued.done.done():  # its request was cancelled
+                    queued.done.set_exception(exc)
             return
         for queued, outcome in zip(run, outcomes, strict=True):
-            queued.done.set_result(outcome)
+            if not queued.done.done():
+                queued.done.set_result(outcome)
 
 
 def _transactions(batch: list[_Queued]) -> list[list[_Queued]]:
