@@ -6,7 +6,7 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from app import __version__
@@ -22,7 +22,7 @@ from app.api import (
     topics,
     ui,
 )
-from app.api.auth import get_caller
+from app.api.auth import KEY_GUARD
 from app.api.body_limit import BodySizeLimit
 from app.api.errors import CatchUnexpected, add_exception_handlers
 from app.api.openapi import customise_openapi, operation_id
@@ -137,7 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # FastAPI solves a dependency's whole tree on every request even when an endpoint
         # already asked for the same caller.
         open_module = module in (status, metrics) or not keys.enabled
-        guard = [] if open_module else [Depends(get_caller)]
+        guard = [] if open_module else KEY_GUARD
         app.include_router(module.router, dependencies=guard)
     ui.mount(app)
     customise_openapi(app, max_batch=settings.max_batch, access_control=keys.enabled)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, Request, Response
 from app.api.auth import CallerDep
 from app.api.deps import CONSUMER_REF_OPENAPI, ConsumerDep, ServiceDep
 from app.api.disconnect import watch_disconnect
+from app.api.json import json_response
 from app.api.openapi import responses
 from app.domain import EncodedMessages
 from app.errors import ConsumerNotFound, TooManyWaiters, TopicNotFound, WrongTopic
@@ -21,6 +22,8 @@ from app.schemas import (
 router = APIRouter(tags=["consumer"])
 
 MAX_WAIT_MS = 30_000
+
+NOTHING_NEW = NothingNew().model_dump()
 
 # What any request naming a consumer can be refused with.
 CONSUMER_ERRORS = (TopicNotFound, ConsumerNotFound, WrongTopic)
@@ -43,8 +46,8 @@ async def register(
     "/consumer/consume",
     summary="Read the next message(s) and advance this consumer's offset",
     openapi_extra=CONSUMER_REF_OPENAPI,
-    # The batch shape is written straight to a Response (see _batch_response), so the
-    # documented model is named here rather than read from the return annotation.
+    # The answers are written straight to a Response (json_response, _batch_response), so
+    # the documented models are named here rather than read from the return annotation.
     response_model=Consumed | NothingNew | ConsumedBatch,
     responses=responses(*CONSUMER_ERRORS, TooManyWaiters),
 )
@@ -61,7 +64,7 @@ async def consume(
         int,
         Query(ge=0, le=MAX_WAIT_MS, description="Long poll: wait this long for a message."),
     ] = 0,
-) -> Consumed | NothingNew | Response:
+) -> Response:
     # A client that leaves a long poll must not have a message taken for it.
     watch = watch_disconnect(request.receive) if wait_ms > 0 else nullcontext(None)
     async with watch as gone:
@@ -74,9 +77,20 @@ async def consume(
             ref.topic, ref.consumer_id, 1, wait_ms, caller=caller, gone=gone
         )
     if not found:
-        return NothingNew()
+        return json_response(NOTHING_NEW)
+    # Built with orjson rather than returned as ``Consumed``: FastAPI's validation of the
+    # model against the route's response_model and its serialisation again cost a tenth of
+    # a single consume (py-spy, in process under 64 clients). The same bytes as the model.
     first = found[0]
-    return Consumed(message=first.body, offset=first.offset, produced_at=first.produced_at)
+    return json_response(
+        {
+            "status": "success",
+            "message": first.body,
+            "offset": first.offset,
+            "produced_at": first.produced_at,
+            "log_message": first.body,
+        }
+    )
 
 
 def _batch_response(found: EncodedMessages) -> Response:
