@@ -3,8 +3,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from app.api.auth import CallerDep
-from app.api.deps import CONSUMER_REF_OPENAPI, ConsumerDep, ServiceDep
+from app.api.auth import CallerDep, get_caller
+from app.api.deps import CONSUMER_REF_OPENAPI, ConsumerDep, ServiceDep, get_service
 from app.api.disconnect import watch_disconnect
 from app.api.json import json_response
 from app.api.openapi import responses
@@ -54,8 +54,6 @@ async def register(
 async def consume(
     request: Request,
     ref: ConsumerDep,
-    service: ServiceDep,
-    caller: CallerDep,
     max_messages: Annotated[
         int | None,
         Query(ge=1, description="Batch mode: up to this many messages, as `messages`."),
@@ -65,6 +63,8 @@ async def consume(
         Query(ge=0, le=MAX_WAIT_MS, description="Long poll: wait this long for a message."),
     ] = 0,
 ) -> Response:
+    # Looked up rather than injected, as in ``producer.produce``.
+    service, caller = await get_service(request), await get_caller(request)
     # A client that leaves a long poll must not have a message taken for it.
     watch = watch_disconnect(request.receive) if wait_ms > 0 else nullcontext(None)
     async with watch as gone:
