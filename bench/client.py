@@ -25,6 +25,12 @@ def register_consumers(url: str, topic: str, count: int) -> list[int]:
         return ids
 
 
+def create_group(url: str, topic: str, group: str) -> None:
+    """A consumer group on ``topic`` that starts at its oldest message."""
+    path = f"{url}/topics/{topic}/groups/{group}"
+    httpx.put(path, json={"start": "earliest"}, timeout=10).raise_for_status()
+
+
 def batch_body(topic: str, producer_id: int, *, count: int, size: int) -> bytes:
     message = "x" * size
     return json.dumps(

@@ -102,10 +102,11 @@ def _server_rows(plan: Plan, http: HttpCeiling, db: DbCeiling, figures: ServerFi
             target=at_least(300_000, "msgs/s"),
         ),
         *_run_rows(
-            f"group: {plan.batch_clients} members, {batch:,}-message leases, fetch + ack",
-            figures.group_members,
+            f"group: {plan.batch_clients} wrk members, {batch:,}-message leases, fetch + ack",
+            _as_run(figures.group_members, 0),
             Reference.of_wrk("batch consume", figures.consume_batch, 0),
             ratio_at_least(0.7, "batch consume"),
+            note="" if figures.group_members is None else _trouble(figures.group_members),
         ),
         *_e2e_rows(plan, figures),
         _rss_row(plan, figures),
@@ -275,6 +276,12 @@ def _user_rows(plan: Plan, figures: ServerFigures) -> list[Row]:
         *_run_rows(f"SDK send_batch() of {plan.batch:,}, one thread", found.send_batch, wrk_batch),
         *_run_rows(
             f"SDK Consumer.get_next() draining {plan.sdk_messages:,}", found.drain, wrk_consume
+        ),
+        *_run_rows(
+            f"SDK GroupConsumer, {plan.batch_clients} member processes, {plan.batch:,}-message"
+            " leases, fetch + ack",
+            figures.group_sdk_members,
+            Reference.of_wrk("wrk members", figures.group_members, 0),
         ),
     ]
 

@@ -18,6 +18,8 @@ from bench.profile import py_spy
 from bench.server import Database, Server
 from bench.wrk import WrkResult, run_wrk
 
+GROUP_SECONDS = 4.0
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -76,7 +78,10 @@ class ServerFigures:
     rss_after: int | None = None
     e2e: E2EResult | None = None
     users: UserFigures | None = None
-    group_members: Run | None = None
+    group_members: WrkResult | None = None
+    """wrk members, like with like beside batch consume's wrk consumers."""
+    group_sdk_members: Run | None = None
+    """The same job done by SDK ``GroupConsumer`` processes, as users run it."""
 
 
 def log(message: str) -> None:
@@ -126,16 +131,37 @@ def real_server(plan: Plan, database: Database, logs: Path) -> ServerFigures:
             figures.consume_batch = _consume(
                 real, plan, "bench-rss", consumers, max_messages=plan.batch
             )
-        figures.group_members = _group_members(plan, real, "bench-rss")
+        with _profiled(plan, real, "group-members"):
+            figures.group_members = _group_wrk(plan, real, "bench-rss")
+        figures.group_sdk_members = _group_members(plan, real, "bench-rss")
         figures.e2e = _end_to_end(plan, real)
         figures.users = _users(plan, real)
     return figures
 
 
+def _group_wrk(plan: Plan, real: Server, topic: str) -> WrkResult:
+    """Consumer groups beside batch consume, loaded the same way: one wrk thread and
+    connection per member, each fetching ``plan.batch``-message leases of one new group and
+    acking them. At most ``GROUP_SECONDS``, so that the topic's 1,000,000 messages, which
+    the members share, last up to 250,000 msgs/s."""
+    log(f"group: {plan.batch_clients} wrk members, {plan.batch:,}-message leases, acking")
+    group = "bench-group-wrk"
+    client.create_group(real.url, topic, group)
+    return run_wrk(
+        "group",
+        real,
+        "/",
+        connections=plan.batch_clients,
+        threads=plan.batch_clients,
+        seconds=min(plan.seconds, GROUP_SECONDS),
+        args=[topic, group, str(plan.batch)],
+    )
+
+
 def _group_members(plan: Plan, real: Server, topic: str) -> Run:
-    """Consumer groups beside batch consume: as many member processes as batch consumers,
-    each fetching ``plan.batch``-message leases from the same topic and acking them."""
-    log(f"group: {plan.batch_clients} members fetching {plan.batch:,}-message leases, acking")
+    """The group load through the SDK: as many member processes as batch consumers, each
+    fetching ``plan.batch``-message leases from the same topic and acking them."""
+    log(f"group: {plan.batch_clients} SDK members fetching {plan.batch:,}-message leases")
     return groups.members_drain(
         real.url,
         topic,
