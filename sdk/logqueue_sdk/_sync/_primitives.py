@@ -88,8 +88,9 @@ class _SharedFuture(Future[bool]):
         return super().exception(0)
 
     def _wait(self, timeout: float | None) -> None:
-        with self._condition:
-            self._condition.wait_for(self.done, timeout)
+        if self._state != concurrent.futures._base.FINISHED:  # final: no lock needed to see it
+            with self._condition:
+                self._condition.wait_for(self.done, timeout)
 
 
 def result_of(future: "Future[bool]") -> bool:
