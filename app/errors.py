@@ -204,12 +204,18 @@ class SequenceConflict(LogQueueError):
     meaning = "An idempotent produce's sequence is neither the next one nor the last again."
 
     def __init__(self, producer_id: int, sequence: int, expected: int) -> None:
+        self.expected = expected
         super().__init__(
             f"Sequence {sequence} is out of order for producer {producer_id}; "
             f"expected {expected} (or {expected - 1} to repeat the last produce)"
             if expected > 0
             else f"Sequence {sequence} is out of order for producer {producer_id}; expected 0"
         )
+
+    def body(self) -> dict[str, Any]:
+        """``expected`` too: a pipelining client tells from it whether the request was
+        stored before (a lost answer) or must wait for its predecessors."""
+        return {**super().body(), "expected": self.expected}
 
 
 class TooManyWaiters(LogQueueError):

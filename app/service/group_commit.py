@@ -9,6 +9,13 @@ to waiter (each scanning the waiters queued behind it) cost a tenth of a produce
 Sequenced (idempotent) requests are judged inside the write, so many producers' sequenced
 sends share one transaction too; the only cut is a second sequenced request of one
 producer, which must see the first one's outcome and so goes into the next transaction.
+
+A pipelining producer has several numbered requests on the wire at once, and they may
+reach the queue in any order. So one producer's sequenced requests queued together are
+written in sequence order, and a request judged ahead of its producer (its sequence past
+the expected one: a predecessor has not arrived yet) is judged again after each later
+write, for up to ``AHEAD_WAIT`` seconds, before its 409 is answered. The rules stay the
+database's: this only gives the predecessor the chance to be stored first.
 """
 
 import asyncio
@@ -19,6 +26,10 @@ from app.domain import AppendOutcome, AppendRequest
 
 WriteRequests = Callable[[Sequence[AppendRequest]], Awaitable[list[AppendOutcome]]]
 
+AHEAD_WAIT = 0.5
+"""Seconds a request judged ahead of its producer waits for its predecessors' writes: the
+predecessors of a pipelining producer are a request parse away (milliseconds)."""
+
 
 @dataclass(slots=True)
 class _Queued:
@@ -26,6 +37,8 @@ class _Queued:
     done: asyncio.Future[AppendOutcome] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
+    written: int = 0
+    """The committer's count of writes once this one's was done."""
 
 
 class GroupCommitter:
@@ -35,9 +48,34 @@ class GroupCommitter:
         self._write = write
         self._queued: list[_Queued] = []
         self._flushing: asyncio.Task[None] | None = None
+        self._writes = 0
+        self._next_write: asyncio.Future[None] | None = None
 
     async def append(self, request: AppendRequest) -> AppendOutcome:
-        queued = _Queued(request)
+        deadline: float | None = None
+        while True:
+            queued = _Queued(request)
+            outcome = await self._append(queued)
+            if not _ahead(request, outcome):
+                return outcome
+            now = asyncio.get_running_loop().time()
+            deadline = deadline or now + AHEAD_WAIT
+            if not await self._written_since(queued.written, deadline - now):
+                return outcome
+
+    async def _written_since(self, writes: int, timeout: float) -> bool:
+        """Wait until a write after the ``writes``-th is done; False after ``timeout``."""
+        if self._writes > writes:
+            return True
+        if self._next_write is None:
+            self._next_write = asyncio.get_running_loop().create_future()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._next_write), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    async def _append(self, queued: _Queued) -> AppendOutcome:
         self._queued.append(queued)
         if self._flushing is None:
             batch, self._queued = self._queued, []
@@ -56,7 +94,7 @@ class GroupCommitter:
     async def _flush(self, batch: list[_Queued]) -> None:
         try:
             while batch:
-                for run in _transactions(batch):
+                for run in _transactions(_in_sequence(batch)):
                     await self._write_run(run)
                 batch, self._queued = self._queued, []
         finally:
@@ -70,9 +108,40 @@ class GroupCommitter:
                 if not queued.done.done():  # its request was cancelled
                     queued.done.set_exception(exc)
             return
+        finally:
+            self._writes += 1
+            if self._next_write is not None:
+                self._next_write.set_result(None)
+                self._next_write = None
         for queued, outcome in zip(run, outcomes, strict=True):
+            queued.written = self._writes
             if not queued.done.done():
                 queued.done.set_result(outcome)
+
+
+def _ahead(request: AppendRequest, outcome: AppendOutcome) -> bool:
+    """Judged out of order with a sequence past the expected one: a predecessor is missing."""
+    return (
+        outcome.outcome == "out_of_order"
+        and request.sequence is not None
+        and request.sequence > outcome.expected
+    )
+
+
+def _in_sequence(batch: list[_Queued]) -> list[_Queued]:
+    """The queue with each producer's sequenced requests in sequence order, in the places
+    they took (they may arrive in any order from a pipelining producer)."""
+    places: dict[int, list[int]] = {}
+    for index, queued in enumerate(batch):
+        if queued.request.sequence is not None:
+            places.setdefault(queued.request.producer_id, []).append(index)
+    ordered = list(batch)
+    for indexes in places.values():
+        if len(indexes) > 1:
+            requests = sorted((batch[i] for i in indexes), key=lambda q: q.request.sequence or 0)
+            for index, queued in zip(indexes, requests, strict=True):
+                ordered[index] = queued
+    return ordered
 
 
 def _transactions(batch: list[_Queued]) -> list[list[_Queued]]:

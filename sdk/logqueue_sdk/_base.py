@@ -27,6 +27,7 @@ from logqueue_sdk.errors import (
     LeaseExpired,
     LogQueueError,
     NotRegistered,
+    SequenceConflict,
     TopicExists,
     TopicNotFound,
 )
@@ -43,6 +44,9 @@ DEFAULT_MAX_WAIT = 0.5
 DEFAULT_LINGER = 0.0
 DEFAULT_MAX_BATCH = 1000
 DEFAULT_MAX_QUEUED = 10_000
+IN_FLIGHT = 4
+"""Calls one producer id keeps on the wire at once: a batch of 1,000 takes several ms to
+commit, so one at a time caps a producer near 1,000 messages a round trip."""
 FIRST_IDLE_WAIT = 0.05
 MAX_WAIT_MS = 30_000
 
@@ -277,8 +281,13 @@ def interpret(status_code: int, content: bytes) -> dict[str, Any]:
     if status_code >= 400:
         message = str(body.get("message") or f"HTTP {status_code}")
         code = body.get("error")
+        expected = body.get("expected")
         raise error_for(
-            status_code, code if isinstance(code, str) else None, message, body.get("errors")
+            status_code,
+            code if isinstance(code, str) else None,
+            message,
+            body.get("errors"),
+            expected if isinstance(expected, int) else None,
         )
     return body
 
@@ -297,6 +306,7 @@ ERROR_CLASSES: dict[str, type[LogQueueError]] = {
     "internal_error": BrokerUnavailable,
     "group_not_found": GroupNotFound,
     "lease_expired": LeaseExpired,
+    "sequence_conflict": SequenceConflict,
 }
 
 
@@ -305,6 +315,7 @@ def error_for(
     code: str | None,
     message: str,
     errors: list[dict[str, Any]] | None = None,
+    expected: int | None = None,
 ) -> LogQueueError:
     """The one mapping from the broker's failures to exception classes: by the machine code
     alone, never by the message's words (which the broker may reword)."""
@@ -313,6 +324,8 @@ def error_for(
         cls = BrokerUnavailable if status_code >= 500 else InvalidRequest
     if cls is InvalidRequest:
         return InvalidRequest(message, status_code, errors, code=code)
+    if cls is SequenceConflict:
+        return SequenceConflict(message, status_code, expected=expected)
     return cls(message, status_code, code=code)
 
 
@@ -443,9 +456,9 @@ class Sequencer:
     its number, and sent again before anything newer from that producer id: the broker
     answers a repeat of the last sequence with the original offsets, so it ends up stored
     exactly once. The number advances only when the broker confirms; a refusal (413, 422,
-    ...) stored nothing, so the next call reuses it. Only the oldest kept call is ever on
-    the wire, which is why callers must send one producer id's calls one at a time: any
-    other order would reach the broker out of sequence (409).
+    ...) stored nothing, so the next call reuses it. Several kept calls may be on the wire
+    at once (``at``), each numbered after the one before: the broker stores them only in
+    that order, and the producer takes their answers oldest first (``AsyncProducer._drain``).
     """
 
     def __init__(self) -> None:
@@ -458,10 +471,23 @@ class Sequencer:
 
     def first(self, producer_id: int) -> Call | None:
         """The oldest kept call, numbered: the same sequence and body on every attempt."""
+        return self.at(producer_id, 0)
+
+    def at(self, producer_id: int, position: int) -> Call | None:
+        """The kept call at ``position`` (0 the oldest), numbered after those before it."""
         kept = self._kept.get(producer_id)
-        if not kept:
+        if kept is None or position >= len(kept):
             return None
-        return numbered(kept[0], self._next.get(producer_id, 0))
+        return numbered(kept[position], self.next(producer_id) + position)
+
+    def next(self, producer_id: int) -> int:
+        """The sequence of the oldest kept call: the broker has stored every one below it."""
+        return self._next.get(producer_id, 0)
+
+    def forget(self, producer_id: int) -> None:
+        """Drop the id: its calls moved to another id, and it is never sent on again."""
+        self._kept.pop(producer_id, None)
+        self._next.pop(producer_id, None)
 
     def confirmed(self, producer_id: int) -> Call:
         """The broker stored (or had stored) the oldest kept call: forget it, advance."""

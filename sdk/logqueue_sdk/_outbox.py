@@ -5,10 +5,12 @@ Pure (no I/O, no locks): the producer of each flavour holds its lock around ever
 does the sending, so the rules live here once.
 """
 
+import enum
 from collections import deque
-from typing import Generic, NamedTuple, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from logqueue_sdk._base import Call, Sequencer, produce_batch_call, produce_call
+from logqueue_sdk.errors import BrokerUnavailable, LogQueueError, SequenceConflict, Stopped
 
 Waiter = TypeVar("Waiter")
 
@@ -18,6 +20,19 @@ SPLIT_ON = frozenset(
 """The broker's codes for refusals of a request's content (malformed, too large): a coalesced
 batch refused with one of these is split, so one bad message does not fail the sends queued
 beside it."""
+
+
+class Verdict(enum.Enum):
+    """What an answer to the oldest call on the wire means for it."""
+
+    STORED = "stored"
+    """Stored, now or before: confirm it."""
+    AGAIN = "again"
+    """Reached the broker before its predecessors were stored; nothing stored: send again."""
+    UNANSWERED = "unanswered"
+    """No answer: stored or not, it is kept and sent again with its sequence."""
+    REFUSED = "refused"
+    """Refused, nothing stored."""
 
 
 class Entry(NamedTuple, Generic[Waiter]):
@@ -53,6 +68,8 @@ class Outbox(Generic[Waiter]):
         self._queues: dict[int, deque[Entry[Waiter]]] = {}
         self._taken: dict[int, deque[list[Entry[Waiter]]]] = {}
         self._sequencer = Sequencer()
+        self._sent: dict[int, int] = {}
+        """The highest sequence each id has put on the wire."""
 
     def has_room(self, count: int) -> bool:
         """Whether ``count`` more messages fit; anything fits into an empty outbox, so a batch
@@ -89,9 +106,92 @@ class Outbox(Generic[Waiter]):
         self._keep(producer_id, [batch])
         return producer_id
 
+    def take_next(self, producer_id: int, *, full: bool) -> bool:
+        """Coalesce the id's oldest queued entries into one more call behind its taken ones,
+        as ``take`` does; with ``full`` only if they fill a batch (nothing more would fit).
+        True if a call was taken."""
+        queue = self._queues.get(producer_id)
+        if not queue:
+            return False
+        count = taken = 0
+        for entry in queue:
+            if count + len(entry.texts) > self.max_batch and taken:
+                break
+            count += len(entry.texts)
+            taken += 1
+        if full and taken == len(queue) and count < self.max_batch:
+            return False
+        batch = [queue.popleft() for _ in range(taken)]
+        if not queue:
+            del self._queues[producer_id]
+        self.waiting -= count
+        self._keep(producer_id, [batch])
+        return True
+
+    def full(self, producer_id: int, position: int) -> bool:
+        """Whether the id's taken call at ``position`` holds a full batch; True where there
+        is none yet (``take_next`` decides then)."""
+        taken = self._taken.get(producer_id, ())
+        if position >= len(taken):
+            return True
+        return sum(len(entry.texts) for entry in taken[position]) >= self.max_batch
+
     def first(self, producer_id: int) -> Call | None:
         """The id's oldest taken call, numbered: the same sequence and body on every attempt."""
-        return self._sequencer.first(producer_id)
+        return self.call_at(producer_id, 0)
+
+    def call_at(self, producer_id: int, position: int) -> Call | None:
+        """The id's taken call at ``position`` (0 the oldest), numbered after those before
+        it, to be put on the wire now."""
+        call = self._sequencer.at(producer_id, position)
+        if call is not None:
+            sequence = self._sequencer.next(producer_id) + position
+            self._sent[producer_id] = max(self._sent.get(producer_id, -1), sequence)
+        return call
+
+    def topic_of(self, producer_id: int) -> str:
+        """The topic of the id's oldest taken call (an id is registered on one topic)."""
+        return self._taken[producer_id][0][0].topic
+
+    def sent_beyond(self, producer_id: int) -> bool:
+        """Whether a call numbered after the oldest taken one has been on the wire."""
+        return self._sent.get(producer_id, -1) > self._sequencer.next(producer_id)
+
+    def judge(
+        self, producer_id: int, outcome: dict[str, Any] | LogQueueError, follower: bool
+    ) -> Verdict:
+        """What ``outcome`` (the answer, or the error) of the id's oldest taken call means;
+        ``follower``: it was sent while an older call was not yet confirmed.
+
+        The broker stores a sequence only right after the one before it, so a 409 that
+        expects a later sequence than this call's, up to one after the highest this id has
+        sent, says this call was stored (its answer was lost, and a later one has been
+        stored since). One that expects an earlier sequence, to a call sent beside an older
+        one, says it arrived first: nothing was stored, and it goes again.
+        """
+        if isinstance(outcome, dict):
+            return Verdict.STORED
+        if isinstance(outcome, BrokerUnavailable | Stopped):
+            return Verdict.UNANSWERED
+        if isinstance(outcome, SequenceConflict) and outcome.expected is not None:
+            sequence = self._sequencer.next(producer_id)
+            if sequence < outcome.expected <= self._sent.get(producer_id, -1) + 1:
+                return Verdict.STORED
+            if follower and outcome.expected < sequence:
+                return Verdict.AGAIN
+        return Verdict.REFUSED
+
+    def move(self, old_id: int, new_id: int) -> None:
+        """Move the old id's taken calls and queued entries, in order, to a new id (numbered
+        from its own 0): the old id is never sent on again."""
+        batches = list(self._taken.pop(old_id, ()))
+        self._sequencer.forget(old_id)
+        self._sent.pop(old_id, None)
+        queue = self._queues.pop(old_id, None)
+        if queue:
+            self._queues[new_id] = queue
+        if batches:
+            self._keep(new_id, batches)
 
     def confirmed(self, producer_id: int) -> list[Entry[Waiter]]:
         """The broker stored the oldest taken call: its entries, to be told so."""

@@ -56,6 +56,17 @@ class InvalidRequest(LogQueueError):
         self.errors = errors or []
 
 
+class SequenceConflict(InvalidRequest):
+    """A numbered produce was neither the producer id's next sequence nor a repeat of its last
+    (409 ``sequence_conflict``); ``expected`` is the sequence the broker expected."""
+
+    def __init__(
+        self, message: str, status_code: int | None = None, *, expected: int | None = None
+    ) -> None:
+        super().__init__(message, status_code, code="sequence_conflict")
+        self.expected = expected
+
+
 class BrokerUnavailable(LogQueueError):
     """No usable answer after the retries the call allowed: refused, timed out or 5xx."""
 

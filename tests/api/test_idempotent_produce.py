@@ -39,7 +39,9 @@ async def test_gap_and_older_sequences_are_409(client: httpx.AsyncClient) -> Non
     assert_failure(await send(client, producer_id, 5, message="x"), 409, "expected 0")
     for seq in range(3):
         assert (await send(client, producer_id, seq, message=f"m{seq}")).status_code == 200
-    assert_failure(await send(client, producer_id, 4, message="gap"), 409, "expected 3")
+    gap = await send(client, producer_id, 4, message="gap")
+    assert_failure(gap, 409, "expected 3")
+    assert gap.json()["expected"] == 3, "named as a field too, for clients to read"
     assert_failure(await send(client, producer_id, 0, message="old"), 409, "expected 3")
     assert await drain(client, "t", consumer_id) == ["m0", "m1", "m2"]
 

@@ -16,29 +16,50 @@ from tests.sdk.background_server import BackgroundServer
 class LossyProxy(BackgroundServer):
     """Relays every request to ``upstream``; the answers to the first ``lose`` produces are
     dropped after the server has answered them (the connection is held until the proxy
-    stops, so the client times out)."""
+    stops, so the client times out).
 
-    def __init__(self, upstream: str, lose: int) -> None:
+    With ``together``, the first produces are held until that many are in the relay at
+    once (or ``TOGETHER_WAIT`` has passed): ``most_at_once`` then shows whether the
+    client had that many on the wire."""
+
+    TOGETHER_WAIT = 10.0
+
+    def __init__(self, upstream: str, lose: int, together: int = 1) -> None:
         self.produces: list[dict[str, Any]] = []
         self.lost: list[httpx.Response] = []
+        self.most_at_once = 0
         self._upstream = httpx.Client(base_url=upstream, timeout=30)
         self._lose = lose
-        self._lock = threading.Lock()
+        self._together = together
+        self._inside = 0
+        self._lock = threading.Condition()
         super().__init__(_handler(self))
 
     def relay(self, method: str, path: str, body: bytes) -> httpx.Response | None:
         """The upstream's answer, or None when this one is to be lost."""
-        response = self._upstream.request(
-            method, path, content=body or None, headers={"content-type": "application/json"}
-        )
         if (method, path) != ("POST", "/producer/produce"):
-            return response
+            return self._forward(method, path, body)
+        with self._lock:
+            self._inside += 1
+            self.most_at_once = max(self.most_at_once, self._inside)
+            self._lock.notify_all()
+            self._lock.wait_for(lambda: self.most_at_once >= self._together, self.TOGETHER_WAIT)
+        try:
+            response = self._forward(method, path, body)
+        finally:
+            with self._lock:
+                self._inside -= 1
         with self._lock:
             self.produces.append(json.loads(body))
             if len(self.lost) < self._lose:
                 self.lost.append(response)
                 return None
         return response
+
+    def _forward(self, method: str, path: str, body: bytes) -> httpx.Response:
+        return self._upstream.request(
+            method, path, content=body or None, headers={"content-type": "application/json"}
+        )
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType

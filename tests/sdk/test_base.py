@@ -13,6 +13,7 @@ from logqueue_sdk import (
     Message,
     NotRegistered,
     RetryPolicy,
+    SequenceConflict,
     TopicExists,
     TopicNotFound,
     _base,
@@ -132,7 +133,7 @@ def test_unavailable_says_whether_the_call_may_have_happened() -> None:
         (404, "not_found", "Not Found", InvalidRequest),
         (403, "wrong_topic", "Consumer 7 is not registered for topic 'x'", NotRegistered),
         (409, "topic_exists", "Topic 'x' already exists", TopicExists),
-        (409, "sequence_conflict", "Sequence 4 is out of order for producer 7", InvalidRequest),
+        (409, "sequence_conflict", "Sequence 4 is out of order for producer 7", SequenceConflict),
         (413, "message_too_large", "Message is 9 bytes; the limit is 8 bytes", InvalidRequest),
         (422, "invalid_request", "Invalid request: message: Field required", InvalidRequest),
         (400, None, "Bad", InvalidRequest),
@@ -149,6 +150,13 @@ def test_failures_map_to_one_exception_tree(
     assert type(caught.value) is error_class
     assert (caught.value.message, caught.value.status_code) == (message, status_code)
     assert caught.value.code == code
+
+
+def test_a_sequence_conflict_carries_the_expected_sequence() -> None:
+    body = b'{"status":"failure","error":"sequence_conflict","message":"...","expected":3}'
+    with pytest.raises(SequenceConflict) as caught:
+        _base.interpret(409, body)
+    assert caught.value.expected == 3 and isinstance(caught.value, InvalidRequest)
 
 
 def test_validation_details_travel_with_the_error() -> None:

@@ -2,10 +2,11 @@
 and exactly the idempotence rules of a produce sent alone."""
 
 import asyncio
+from collections.abc import Sequence
 
 import pytest
 
-from app.domain import Appended
+from app.domain import Appended, AppendRequest
 from app.errors import SequenceConflict
 from app.service import QueueService
 from app.settings import Settings
@@ -114,3 +115,60 @@ async def test_idempotence_rules_hold_inside_one_group_commit(
     # The producers' rows moved on: the next sequences are the ones now expected.
     assert (await watched.produce("t", a, ["a2"], sequence=2, caller=ADMIN)).first == 10
     assert (await watched.produce("t", d, ["d1"], sequence=1, caller=ADMIN)).first == 11
+
+
+@pytest.fixture
+def writes(repository: QueueRepository, monkeypatch: pytest.MonkeyPatch) -> list[list[int | None]]:
+    """The sequences of the requests in each write (one transaction) the service makes."""
+    seen: list[list[int | None]] = []
+    append = repository.append
+
+    async def counted(topic_id: int, requests: Sequence[AppendRequest]) -> object:
+        seen.append([request.sequence for request in requests])
+        return await append(topic_id, requests)
+
+    monkeypatch.setattr(repository, "append", counted)
+    return seen
+
+
+async def test_one_producers_requests_queued_out_of_order_are_written_in_sequence(
+    watched: QueueService, writes: list[list[int | None]]
+) -> None:
+    """A pipelining producer's numbered requests may reach the queue in any order."""
+    lead, p = [await watched.register_producer("t", caller=ADMIN) for _ in range(2)]
+    results = await asyncio.gather(
+        watched.produce("t", lead, ["lead"], caller=ADMIN),  # commits alone; the rest queue
+        watched.produce("t", p, ["p2"], sequence=2, caller=ADMIN),
+        watched.produce("t", p, ["p1"], sequence=1, caller=ADMIN),
+        watched.produce("t", p, ["p0"], sequence=0, caller=ADMIN),
+    )
+    assert [r.first for r in results] == [0, 3, 2, 1]
+    assert writes == [[None], [0], [1], [2]], "each judged once, after the one before"
+    assert await stored_log(watched) == ["lead", "p0", "p1", "p2"]
+
+
+async def test_a_request_ahead_of_its_producer_waits_for_the_one_before(
+    watched: QueueService, writes: list[list[int | None]]
+) -> None:
+    producer = await watched.register_producer("t", caller=ADMIN)
+    ahead = asyncio.create_task(watched.produce("t", producer, ["p1"], sequence=1, caller=ADMIN))
+    deadline = asyncio.get_running_loop().time() + 30
+    while writes != [[1]]:  # judged (ahead: nothing stored) before sequence 0 is sent
+        assert asyncio.get_running_loop().time() < deadline, f"writes: {writes}"
+        await asyncio.sleep(0.01)
+    assert not ahead.done(), "it waits instead of answering 409"
+    assert (await watched.produce("t", producer, ["p0"], sequence=0, caller=ADMIN)).first == 0
+    assert (await ahead).first == 1
+    assert writes == [[1], [0], [1]]
+    assert await stored_log(watched) == ["p0", "p1"]
+
+
+async def test_a_request_ahead_with_nothing_before_it_still_gets_its_409(
+    watched: QueueService,
+) -> None:
+    producer = await watched.register_producer("t", caller=ADMIN)
+    await watched.produce("t", producer, ["p0"], sequence=0, caller=ADMIN)
+    with pytest.raises(SequenceConflict) as conflict:
+        await watched.produce("t", producer, ["p5"], sequence=5, caller=ADMIN)
+    assert conflict.value.expected == 1
+    assert await stored_log(watched) == ["p0"]

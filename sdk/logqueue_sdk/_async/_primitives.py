@@ -9,7 +9,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Generic, Self, TypeVar
 
 from logqueue_sdk.errors import LogQueueError
 
@@ -19,6 +19,9 @@ Event = asyncio.Event
 Lock = asyncio.Lock
 Condition = asyncio.Condition
 Future = asyncio.Future
+Handle = asyncio.Task
+
+T = TypeVar("T")
 
 
 async def sleep(delay: float) -> None:
@@ -59,6 +62,24 @@ class Futures:
 
 async def result_of(future: "Future[bool]") -> bool:
     return await future
+
+
+class Workers(Generic[T]):
+    """Runs a producer's requests beside its sender: tasks here, a pool of threads in the
+    threaded twin (which is why ``size`` is asked for)."""
+
+    def __init__(self, size: int, name: str) -> None:
+        self._name = name
+
+    def start(self, work: Callable[[], Coroutine[Any, Any, T]]) -> "Handle[T]":
+        return asyncio.get_running_loop().create_task(work(), name=self._name)
+
+    async def close(self) -> None:
+        """Nothing to release: the sender awaits every task it started."""
+
+
+async def outcome_of(handle: "Handle[T]") -> T:
+    return await handle
 
 
 class Background:

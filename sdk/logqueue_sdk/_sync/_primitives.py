@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Generic, Self, TypeVar
 
 from logqueue_sdk.errors import LogQueueError
 
@@ -19,6 +19,9 @@ Event = threading.Event
 Lock = threading.Lock
 Condition = threading.Condition
 Future = concurrent.futures.Future
+Handle = concurrent.futures.Future
+
+T = TypeVar("T")
 
 
 def sleep(delay: float) -> None:
@@ -95,6 +98,29 @@ class _SharedFuture(Future[bool]):
 
 def result_of(future: "Future[bool]") -> bool:
     return future.result()
+
+
+class Workers(Generic[T]):
+    """Runs a producer's requests beside its sender: a pool of ``size`` threads, started on
+    first use (a task each in the asyncio twin)."""
+
+    def __init__(self, size: int, name: str) -> None:
+        self._size = size
+        self._name = name
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+
+    def start(self, work: Callable[[], T]) -> "Handle[T]":
+        if self._pool is None:
+            self._pool = concurrent.futures.ThreadPoolExecutor(self._size, self._name)
+        return self._pool.submit(work)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+
+
+def outcome_of(handle: "Handle[T]") -> T:
+    return handle.result()
 
 
 class Background:

@@ -3,7 +3,10 @@
 into numbered batch produces, retried until the broker answers."""
 
 import logging
+from collections import deque
 from collections.abc import Iterable
+from functools import partial
+from typing import Any
 
 from logqueue_sdk import _base
 from logqueue_sdk._base import (
@@ -13,13 +16,26 @@ from logqueue_sdk._base import (
     DEFAULT_MAX_QUEUED,
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
+    IN_FLIGHT,
+    Call,
     RetryPolicy,
 )
-from logqueue_sdk._outbox import Entry, Outbox
+from logqueue_sdk._outbox import Entry, Outbox, Verdict
 from logqueue_sdk.errors import BrokerUnavailable, LogQueueError, Stopped
 
 from ._lifecycle import Lifecycle
-from ._primitives import Background, Condition, Event, Future, Futures, result_of, wait_for
+from ._primitives import (
+    Background,
+    Condition,
+    Event,
+    Future,
+    Futures,
+    Handle,
+    Workers,
+    outcome_of,
+    result_of,
+    wait_for,
+)
 from .client import Client
 from .gate import Gate
 from .registrations import Registrations
@@ -60,6 +76,9 @@ class Producer(Lifecycle):
         self._linger = _base.require_not_negative(linger, "linger")
         self._outbox: Outbox[Future[bool]] = Outbox(max_batch, max_queued)
         self._futures = Futures()
+        self._workers: Workers[dict[str, Any] | LogQueueError] = Workers(
+            IN_FLIGHT, "logqueue-producer-request"
+        )
         self.client = Client(broker, api_key=api_key, timeout=timeout, retries=retries)
         self._topics = list(topics or ())
         self._registrations = Registrations(self.client, "producer", {})
@@ -146,6 +165,7 @@ class Producer(Lifecycle):
         self._stopped.set()
         if self._sender is not None:
             self._sender.join()
+        self._workers.close()
         self._gate.close()
         self.client.close()
         if kept := self._outbox.kept():
@@ -170,6 +190,8 @@ class Producer(Lifecycle):
                 self._reachable = False
                 raise
         with self._changed:
+            # Read again under the lock: a refusal may have moved this id's calls to another.
+            producer_id = self._registrations.ids.get(topic, producer_id)
             while not self._closing and not self._outbox.has_room(len(texts)):
                 self._wait_for_room(len(texts))
             if self._closing:
@@ -236,28 +258,137 @@ class Producer(Lifecycle):
         )
 
     def _drain(self, producer_id: int) -> None:
-        """Send the id's taken calls, oldest first, until none is left or one gets no answer."""
-        while True:
+        """Send the id's taken calls, oldest first, until none is left or one gets no answer.
+
+        Up to ``IN_FLIGHT`` calls are on the wire at once, each numbered one after the call
+        before it (a call goes beside others only with a full batch, unless ``flush()`` or
+        ``stop()`` waits), and their answers are taken oldest first. Why every message is
+        then stored once, in ``produce()`` order:
+
+        - The broker stores sequence ``n`` only right after ``n - 1``, so calls are stored
+          in their order whatever order they arrive in, and a stored call means every call
+          before it is stored. One that arrives before its predecessor is stored is refused
+          with a 409 (nothing stored) and sent again once it is the oldest.
+        - A call without an answer keeps its sequence and body, so sending it again is
+          answered as a repeat (or, once a later call is stored too, with a 409 expecting a
+          later sequence: ``Outbox.judge`` reads that as stored). A later call that was
+          answered as stored confirms it.
+        - Only a refusal (nothing stored) frees a sequence for other messages. If calls
+          after the refused one were already on the wire, one of them may still reach the
+          broker later (its answer was lost, but the request lives on in the broker); were
+          its number reused, it would be stored after the new call at that number, twice,
+          and the call meant for its number answered as a repeat, lost. So then the calls
+          after it move to a newly registered producer id, numbered from 0, and the old id
+          is never used again (``_refused``). After a refusal the rest of the round goes one
+          call at a time, so that the halves of a split batch, looking for the message at
+          fault, are not sent beside one another.
+        """
+        window: deque[_Sending] = deque()
+        current: int | None = producer_id
+        limit = IN_FLIGHT
+        while current is not None:
             with self._changed:
-                call = self._outbox.first(producer_id)
-            if call is None:
+                self._fill(current, window, limit)
+            if not window:
                 return
-            try:
-                self.client._request(call, self._stopped)
-            except (BrokerUnavailable, Stopped) as exc:
-                self._unanswered(producer_id, exc)
-                return
-            except LogQueueError as exc:
-                with self._changed:
-                    refused = self._outbox.refused(producer_id, exc.code)
-                    self._changed.notify_all()
-                _refuse(refused, exc)
+            sending = window.popleft()
+            outcome = self._outcome(sending)
+            with self._changed:
+                verdict = self._outbox.judge(current, outcome, sending.follower)
+            if verdict is Verdict.STORED:
+                self._confirm(current, 1)
+            elif verdict is Verdict.AGAIN:
+                window.appendleft(_Sending(sending.call, follower=False))
+                self._launch(window)
             else:
-                with self._changed:
-                    confirmed = self._outbox.confirmed(producer_id)
-                    self._changed.notify_all()
-                self._reachable = True
-                self._futures.settle((entry.waiter for entry in confirmed), True)
+                current = self._trouble(current, outcome, window)
+                limit = 1
+
+    def _fill(self, producer_id: int, window: "deque[_Sending]", limit: int) -> None:
+        """Put the id's next calls on the wire until ``limit`` are, a call beside others only
+        with a full batch unless ``flush()`` or ``stop()`` waits; one alone is sent by the
+        sender itself (no hand-over for a lone ``send()``). The lock is held."""
+        hurried = self._closing or self._rounds_done < self._rounds_asked
+        while len(window) < limit:
+            position = len(window)
+            if position and not (hurried or self._outbox.full(producer_id, position)):
+                break  # a call kept after no answer, say: it waits for the one before
+            call = self._outbox.call_at(producer_id, position)
+            if call is None and position and self._outbox.take_next(producer_id, full=not hurried):
+                call = self._outbox.call_at(producer_id, position)
+            if call is None:
+                break
+            window.append(_Sending(call, follower=position > 0))
+        self._launch(window)
+
+    def _launch(self, window: "deque[_Sending]") -> None:
+        if len(window) > 1:
+            for sending in window:
+                if sending.handle is None:
+                    sending.handle = self._workers.start(partial(self._attempt, sending.call))
+
+    def _outcome(self, sending: "_Sending") -> dict[str, Any] | LogQueueError:
+        if sending.handle is None:
+            return self._attempt(sending.call)
+        return outcome_of(sending.handle)
+
+    def _attempt(self, call: Call) -> dict[str, Any] | LogQueueError:
+        try:
+            return self.client._request(call, self._stopped)
+        except LogQueueError as exc:
+            return exc
+
+    def _confirm(self, producer_id: int, count: int) -> None:
+        with self._changed:
+            confirmed = [e for _ in range(count) for e in self._outbox.confirmed(producer_id)]
+            self._changed.notify_all()
+        self._reachable = True
+        self._futures.settle((entry.waiter for entry in confirmed), True)
+
+    def _trouble(
+        self, producer_id: int, error: dict[str, Any] | LogQueueError, window: "deque[_Sending]"
+    ) -> int | None:
+        """The oldest call got no answer or was refused: hear out the calls after it, keep
+        what they say was stored (a stored call means every one before it is), then go on
+        with the id returned, or stop (None) when nothing was stored and none answered."""
+        outcomes = [self._outcome(later) for later in window]
+        window.clear()
+        stored = [i for i, outcome in enumerate(outcomes, start=1) if isinstance(outcome, dict)]
+        if stored:
+            self._confirm(producer_id, stored[-1] + 1)
+            return producer_id
+        assert isinstance(error, LogQueueError)  # an answer is always STORED
+        if isinstance(error, BrokerUnavailable | Stopped):
+            self._unanswered(producer_id, error)
+            return None
+        return self._refused(producer_id, error)
+
+    def _refused(self, producer_id: int, error: LogQueueError) -> int | None:
+        """The oldest call was refused (nothing stored): its messages hear why (a batch
+        refused for its content is first split, to find the message at fault). If calls
+        after it were on the wire, the rest moves to a new producer id (see ``_drain``);
+        returns the id to go on with, None if that registration got no answer (everything
+        is kept, and the refusal is heard again on the next attempt)."""
+        new_id: int | None = None
+        with self._changed:
+            moving = self._outbox.sent_beyond(producer_id)
+            topic = self._outbox.topic_of(producer_id)
+        if moving:
+            try:
+                body = self.client._request(_base.register_call("producer", topic), self._stopped)
+            except LogQueueError as exc:
+                self._unanswered(producer_id, exc)
+                return None
+            new_id = _base.parse_id(body, "producer")
+        with self._changed:
+            refused = self._outbox.refused(producer_id, error.code)
+            if new_id is not None:
+                self._outbox.move(producer_id, new_id)
+                if self._registrations.ids.get(topic) == producer_id:
+                    self._registrations.ids[topic] = new_id
+            self._changed.notify_all()
+        _refuse(refused, error)
+        return producer_id if new_id is None else new_id
 
     def _unanswered(self, producer_id: int, error: LogQueueError) -> None:
         """No answer within the retries (or stopped): the calls stay kept; their senders
@@ -279,3 +410,16 @@ def _refuse(entries: list[Entry[Future[bool]]], error: LogQueueError) -> None:
             logger.warning("a kept message was refused and dropped: %s", error.message)
         else:
             entry.waiter.set_exception(error)
+
+
+class _Sending:
+    """A call on the wire: sent by the sender itself when ``handle`` is None, else beside
+    others by a worker."""
+
+    __slots__ = ("call", "follower", "handle")
+
+    def __init__(self, call: Call, *, follower: bool) -> None:
+        self.call = call
+        self.follower = follower
+        """Sent while an older call of its id was not yet confirmed."""
+        self.handle: Handle[dict[str, Any] | LogQueueError] | None = None
