@@ -11,9 +11,11 @@ from app.api.openapi import responses
 from app.domain import EncodedMessages
 from app.errors import ConsumerNotFound, TooManyWaiters, TopicNotFound, WrongTopic
 from app.schemas import (
+    ClientId,
     Consumed,
     ConsumedBatch,
     ConsumerRegistered,
+    MessageResponse,
     NothingNew,
     RegisterRequest,
     SizeResponse,
@@ -110,3 +112,13 @@ def _batch_response(found: EncodedMessages) -> Response:
 )
 async def size(ref: ConsumerDep, service: ServiceDep, caller: CallerDep) -> SizeResponse:
     return SizeResponse(size=await service.remaining(ref.topic, ref.consumer_id, caller=caller))
+
+
+@router.delete(
+    "/consumer/{consumer_id:int}",
+    summary="Delete a consumer; by the key that registered it, or an admin",
+    responses=responses(ConsumerNotFound),
+)
+async def delete(consumer_id: ClientId, service: ServiceDep, caller: CallerDep) -> MessageResponse:
+    await service.delete_consumer(consumer_id, caller=caller)
+    return MessageResponse(message=f"Consumer {consumer_id} deleted")

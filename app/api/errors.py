@@ -61,8 +61,8 @@ def _framework_error(request: Request, exc: StarletteHTTPException) -> LogQueueE
         return InvalidRequest(f"Invalid request: {problem}", [error])
     if exc.status_code == 405:
         return MethodNotAllowed(_allowed_methods(request), str(exc.detail))
-    if exc.status_code == 404:
-        return NotFound(str(exc.detail))
+    if exc.status_code == 404:  # a path no route takes, such as /consumer/-5
+        return NotFound(f"No such path: {request.url.path[:200]}")
     # Nothing in LogQueue raises other framework errors; should one appear, it is a bug.
     logger.error("unexpected HTTP error %s: %s", exc.status_code, exc.detail)
     return InternalError()

@@ -13,6 +13,8 @@ from app.errors import (
     WrongTopic,
 )
 from app.schemas import (
+    ClientId,
+    MessageResponse,
     Produced,
     ProducedBatch,
     ProduceRequest,
@@ -78,3 +80,13 @@ async def produce(body: ProduceRequest, request: Request) -> Response:
         return json_response({"status": "success", "offset": stored.first})
     last = stored.first + stored.count - 1
     return json_response({"status": "success", "offsets": [stored.first, last]})
+
+
+@router.delete(
+    "/{producer_id:int}",
+    summary="Delete a producer (its messages stay); by the key that registered it, or an admin",
+    responses=responses(ProducerNotFound),
+)
+async def delete(producer_id: ClientId, service: ServiceDep, caller: CallerDep) -> MessageResponse:
+    await service.delete_producer(producer_id, caller=caller)
+    return MessageResponse(message=f"Producer {producer_id} deleted")

@@ -11,7 +11,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable, Sequence, Sized
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 from cachetools import LRUCache
 
@@ -101,6 +101,9 @@ class _Bindings:
     def knows(self, client_id: int) -> bool:
         return client_id in self._known
 
+    def forget(self, client_id: int) -> None:
+        self._known.pop(client_id, None)
+
     def forget_topic(self, topic_id: int) -> None:
         """Drop the bindings of a deleted topic (SQLite may give its id to a new topic);
         a scan of the bounded cache, done only when a topic is deleted."""
@@ -112,8 +115,9 @@ class _Bindings:
 
 
 _Batch = TypeVar("_Batch", bound=Sized)
-# A repository read: (topic id, consumer id, max messages, max bytes) -> the batch.
-_Reader = Callable[[int, int, int, int], Awaitable[_Batch]]
+# A repository read: (topic id, consumer id, max messages, max bytes) -> the batch, or
+# None when the consumer row is gone.
+_Reader = Callable[[int, int, int, int], Awaitable[_Batch | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,9 +304,7 @@ class QueueService:
     ) -> _Batch | None:
         """One read, or a long poll of reads; None when a long poll ended without one."""
         if wait_ms <= 0:
-            found: _Batch | None = await read(
-                poll.topic_id, poll.consumer_id, poll.max_messages, self._max_batch_bytes
-            )
+            found: _Batch | None = await self._read(poll, read)
         else:
             found = await self._long_poll(poll, read, wait_ms / 1000, gone or asyncio.Event())
         if found:
@@ -330,9 +332,7 @@ class QueueService:
                     woken = self.wakeups.current(poll.topic_id)  # before the read: no lost wake-up
                     if gone.is_set():
                         break
-                    found = await read(
-                        poll.topic_id, poll.consumer_id, poll.max_messages, self._max_batch_bytes
-                    )
+                    found = await self._read(poll, read)
                     left = deadline - loop.time()
                     if found or left <= 0 or self.wakeups.closed:
                         return found
@@ -356,10 +356,27 @@ class QueueService:
         if not self._consumers.knows(poll.consumer_id):
             await self._consumer_topic_id(poll.topic_name, poll.consumer_id, poll.caller)
 
+    async def _read(self, poll: "_Poll", read: _Reader[_Batch]) -> _Batch:
+        found = await read(
+            poll.topic_id, poll.consumer_id, poll.max_messages, self._max_batch_bytes
+        )
+        if found is None:
+            await self._gone(poll)
+        return found
+
+    async def _gone(self, poll: "_Poll") -> NoReturn:
+        """A read found no consumer row: the consumer or its whole topic was deleted, here
+        or by another process; a fresh look tells which (404 either way)."""
+        self._consumers.forget(poll.consumer_id)
+        self._topic_ids.pop(poll.topic_name, None)
+        await self._consumer_topic_id(poll.topic_name, poll.consumer_id, poll.caller)
+        raise ConsumerNotFound(poll.consumer_id)
+
     async def remaining(self, topic_name: str, consumer_id: int, *, caller: Caller) -> int:
         await self._consumer_topic_id(topic_name, consumer_id, caller)
         remaining = await self._repo.remaining(consumer_id)
         if remaining is None:
+            self._consumers.forget(consumer_id)
             raise ConsumerNotFound(consumer_id)
         return remaining
 
@@ -446,6 +463,31 @@ class QueueService:
         self._forget_topic(name, topic_id)
         self.wakeups.notify(topic_id)  # its long polls answer 404 now, not at their timeout
         self._observer.topic_deleted(name)
+
+    async def delete_producer(self, producer_id: int, *, caller: Caller) -> None:
+        """Remove a producer (its messages stay): by the key that registered it, or an
+        admin key. A produce already under way may still be stored; none after it is."""
+        binding = await self._repo.producer_topic(producer_id)
+        if binding is None:
+            raise ProducerNotFound(producer_id)
+        caller.check_owner("producer", producer_id, binding.owner)
+        deleted = await self._repo.delete_producer(producer_id)
+        self._producers.forget(producer_id)
+        if not deleted:
+            raise ProducerNotFound(producer_id)
+
+    async def delete_consumer(self, consumer_id: int, *, caller: Caller) -> None:
+        """Remove a consumer, by the key that registered it or an admin key; its long
+        polls (here and in other processes) wake and answer 404."""
+        binding = await self._repo.consumer_topic(consumer_id)
+        if binding is None:
+            raise ConsumerNotFound(consumer_id)
+        caller.check_owner("consumer", consumer_id, binding.owner)
+        topic_id = await self._repo.delete_consumer(consumer_id)
+        self._consumers.forget(consumer_id)
+        if topic_id is None:
+            raise ConsumerNotFound(consumer_id)
+        self.wakeups.notify(topic_id)
 
     def cached_entries(self) -> dict[str, int]:
         """How full each per-process cache is (each holds at most LOGQUEUE_CACHE_ENTRIES);

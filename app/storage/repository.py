@@ -194,9 +194,10 @@ class QueueRepository:
 
     async def read_next(
         self, topic_id: int, consumer_id: int, max_messages: int, max_bytes: int
-    ) -> list[StoredMessage]:
+    ) -> list[StoredMessage] | None:
         """Advance the consumer past up to ``max_messages`` and return them, atomically;
         the batch stops before its bodies exceed ``max_bytes`` (but holds at least one).
+        None when the consumer is gone (deleted, perhaps by another server process).
 
         Two concurrent reads for one consumer never get the same message: PostgreSQL
         locks the consumer row, SQLite's one writer connection serialises them. A consumer
@@ -211,7 +212,7 @@ class QueueRepository:
                 )
             ).first()
             if bounds is None:
-                return []
+                return None
             start, end = bounds
             unread = messages.c.offset.between(start, end - 1)
             capped = capped_read(topic_id, unread, limit=max_messages, max_bytes=max_bytes)
@@ -227,9 +228,10 @@ class QueueRepository:
 
     async def read_next_encoded(
         self, topic_id: int, consumer_id: int, max_messages: int, max_bytes: int
-    ) -> EncodedMessages:
+    ) -> EncodedMessages | None:
         """``read_next``, answered as the JSON array a batch consume sends."""
-        return encode_messages(await self.read_next(topic_id, consumer_id, max_messages, max_bytes))
+        found = await self.read_next(topic_id, consumer_id, max_messages, max_bytes)
+        return None if found is None else encode_messages(found)
 
     async def remaining(self, consumer_id: int) -> int | None:
         """Unread count from two offsets: constant time however long the log is."""
@@ -284,6 +286,27 @@ class QueueRepository:
                     ConsumerPosition(cid, row.next_offset - lag, lag) for cid, lag in positions
                 ],
             )
+
+    async def delete_producer(self, producer_id: int) -> bool:
+        """Only the producer row: its messages stay in the log. Locks that row alone, so
+        it waits for (never deadlocks with) a produce holding its topic's row."""
+        async with self._connect() as conn:
+            result = await conn.execute(delete(producers).where(producers.c.id == producer_id))
+        return result.rowcount > 0
+
+    async def delete_consumer(self, consumer_id: int) -> int | None:
+        """The deleted consumer's topic id, or None if there was no such consumer. Locks
+        the consumer row alone, as a read does: a read in flight finishes first, a later
+        one finds no consumer. Other processes' long polls of it are woken to find that."""
+        async with self._begin() as conn:
+            topic_id = await conn.scalar(
+                delete(consumers)
+                .where(consumers.c.id == consumer_id)
+                .returning(consumers.c.topic_id)
+            )
+            if topic_id is not None:
+                await self._deleted(conn, topic_id)
+            return topic_id
 
     async def delete_topic(self, name: str) -> int | None:
         """Delete the topic and its messages; producers and consumers go by ON DELETE CASCADE.

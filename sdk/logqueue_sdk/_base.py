@@ -134,6 +134,11 @@ def register_call(role: Role, topic: str) -> Call:
     return Call("POST", f"/{role}/register", Retry.UNSENT, json={"topic": topic})
 
 
+def delete_client_call(role: Role, client_id: int) -> Call:
+    """Not repeated once sent: a repeat of a delete that did succeed would answer 404."""
+    return Call("DELETE", f"/{role}/{client_id}", Retry.UNSENT)
+
+
 def produce_call(topic: str, producer_id: int, message: str) -> Call:
     """Not repeated once sent until ``numbered``: without a sequence the broker cannot tell
     a repeat from a new message."""

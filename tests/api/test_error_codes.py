@@ -60,7 +60,7 @@ async def test_each_refusal_names_its_code(client: httpx.AsyncClient) -> None:
             "sequence_conflict",
         ),
         (await client.get("/nope"), 404, "not_found"),
-        (await client.delete("/producer/produce"), 405, "method_not_allowed"),
+        (await client.put("/producer/produce"), 405, "method_not_allowed"),
         (await client.post("/producer/register", content=b"\xff"), 422, "invalid_request"),
     ]
     for response, status_code, code in cases:

@@ -76,4 +76,4 @@ async def test_unknown_route_is_json_404(client: httpx.AsyncClient) -> None:
 
 
 async def test_wrong_method_is_json_405(client: httpx.AsyncClient) -> None:
-    assert_failure(await client.delete("/producer/produce"), 405)
+    assert_failure(await client.put("/producer/produce"), 405)

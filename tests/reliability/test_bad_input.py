@@ -277,6 +277,16 @@ CASES: list[tuple[str, str, str, dict[str, Any] | bytes | None, int]] = [
     ("seek without start", "POST", f"{G}/seek", {}, 422),
     ("seek to a bad time", "POST", f"{G}/seek", {"start": {"time": "yesterday"}}, 422),
     ("seek an unknown group", "POST", "/topics/t/groups/zz/seek", {"start": "latest"}, 404),
+    ("delete an unknown producer", "DELETE", "/producer/424242", None, 404),
+    ("delete a producer by name", "DELETE", "/producer/produce", None, 405),
+    ("delete producer 0", "DELETE", "/producer/0", None, 422),
+    ("delete a huge producer id", "DELETE", f"/producer/{10**30}", None, 422),
+    ("delete a consumer as producer", "DELETE", f"/producer/{C}", None, 404),
+    ("delete an unknown consumer", "DELETE", "/consumer/99", None, 404),
+    ("delete a negative consumer id", "DELETE", "/consumer/-5", None, 404),
+    ("delete a fractional consumer id", "DELETE", "/consumer/1.5", None, 404),
+    ("delete a consumer by name", "DELETE", "/consumer/consume", None, 405),
+    ("get a consumer by id", "GET", f"/consumer/{C}", None, 405),
 ]
 
 

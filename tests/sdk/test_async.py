@@ -128,6 +128,28 @@ async def test_producer_with_a_foreign_or_unknown_id(broker: str, topic: str) ->
         )
 
 
+async def test_client_deletes_producers_and_consumers(broker: str, topic: str) -> None:
+    async with (
+        AsyncProducer(broker, [topic]) as producer,
+        AsyncConsumer(broker, [topic]) as consumer,
+    ):
+        assert await producer.send(topic, "kept")
+        await consumer.size(topic)  # registers the consumer
+        producer_id, consumer_id = producer.topic_id_map[topic], consumer.topic_id_map[topic]
+        async with AsyncClient(broker) as client:
+            await client.delete_producer(producer_id)
+            await client.delete_consumer(consumer_id)
+            with pytest.raises(NotRegistered, match=f"Producer {producer_id} is not") as gone:
+                await client.delete_producer(producer_id)
+            assert gone.value.status_code == 404
+            with pytest.raises(NotRegistered, match=f"Consumer {consumer_id} is not"):
+                await client.delete_consumer(consumer_id)
+        with pytest.raises(NotRegistered):
+            await consumer.size(topic)
+    async with AsyncConsumer(broker, [topic]) as reader:
+        assert (await reader.dequeue(topic)).body == "kept"
+
+
 async def test_producer_stop_refuses_further_sends(broker: str, topic: str) -> None:
     producer = AsyncProducer(broker, [topic])
     await producer.stop()

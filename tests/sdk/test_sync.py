@@ -128,6 +128,28 @@ def test_producer_with_a_foreign_or_unknown_id(broker: str, topic: str) -> None:
         )
 
 
+def test_client_deletes_producers_and_consumers(broker: str, topic: str) -> None:
+    with (
+        Producer(broker, [topic]) as producer,
+        Consumer(broker, [topic]) as consumer,
+    ):
+        assert producer.send(topic, "kept")
+        consumer.size(topic)  # registers the consumer
+        producer_id, consumer_id = producer.topic_id_map[topic], consumer.topic_id_map[topic]
+        with Client(broker) as client:
+            client.delete_producer(producer_id)
+            client.delete_consumer(consumer_id)
+            with pytest.raises(NotRegistered, match=f"Producer {producer_id} is not") as gone:
+                client.delete_producer(producer_id)
+            assert gone.value.status_code == 404
+            with pytest.raises(NotRegistered, match=f"Consumer {consumer_id} is not"):
+                client.delete_consumer(consumer_id)
+        with pytest.raises(NotRegistered):
+            consumer.size(topic)
+    with Consumer(broker, [topic]) as reader:
+        assert (reader.dequeue(topic)).body == "kept"
+
+
 def test_producer_stop_refuses_further_sends(broker: str, topic: str) -> None:
     producer = Producer(broker, [topic])
     producer.stop()

@@ -2,6 +2,7 @@
 reading at offset 0 does, so no plan may scan a topic's log. Checked on the generic plan,
 the one a prepared statement ends up with."""
 
+import re
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -63,8 +64,12 @@ async def test_consume_reads_only_its_range_of_a_long_log(database_url: str, lon
     assert "Seq Scan on messages" not in plan, plan
     # An ordered walk of the primary key from ``start``: no bitmap of the topic, no sort.
     assert "Index Scan using pk_messages on messages" in plan, plan
-    bounds = '("offset" >= old.start) AND ("offset" < LEAST((old.start + $3), old."end"))'
-    assert bounds in plan, plan
+    # (``old`` is scanned more than once, so the plan may call this scan old_1, old_2 …)
+    bounds = (
+        r'\("offset" >= (old(?:_\d+)?)\.start\) AND '
+        r'\("offset" < LEAST\(\(\1\.start \+ \$3\), \1\."end"\)\)'
+    )
+    assert re.search(bounds, plan), plan
     # The byte cap is applied in the database, over that range's rows.
     assert "Filter: ((sized.upto <= $4) OR (sized.n = 1))" in plan, plan
 

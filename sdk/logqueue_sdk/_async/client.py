@@ -71,6 +71,16 @@ class AsyncClient:
             raise
         return True
 
+    async def delete_producer(self, producer_id: int) -> None:
+        """Remove a producer id for good (its messages stay); ``NotRegistered`` if unknown,
+        ``AccessDenied`` unless this client's key registered it or is an admin key."""
+        await self._request(_base.delete_client_call("producer", producer_id))
+
+    async def delete_consumer(self, consumer_id: int) -> None:
+        """Remove a consumer id and its position for good; its waiting reads end with
+        ``NotRegistered``. Errors as for ``delete_producer``."""
+        await self._request(_base.delete_client_call("consumer", consumer_id))
+
     async def stream(self, topic: str, *, start: StreamStart = "latest") -> AsyncIterator[Message]:
         """Every message of ``topic`` from ``start`` on, as it is produced (Server-Sent Events).
 

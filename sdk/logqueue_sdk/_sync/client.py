@@ -72,6 +72,16 @@ class Client:
             raise
         return True
 
+    def delete_producer(self, producer_id: int) -> None:
+        """Remove a producer id for good (its messages stay); ``NotRegistered`` if unknown,
+        ``AccessDenied`` unless this client's key registered it or is an admin key."""
+        self._request(_base.delete_client_call("producer", producer_id))
+
+    def delete_consumer(self, consumer_id: int) -> None:
+        """Remove a consumer id and its position for good; its waiting reads end with
+        ``NotRegistered``. Errors as for ``delete_producer``."""
+        self._request(_base.delete_client_call("consumer", consumer_id))
+
     def stream(self, topic: str, *, start: StreamStart = "latest") -> Iterator[Message]:
         """Every message of ``topic`` from ``start`` on, as it is produced (Server-Sent Events).
 
