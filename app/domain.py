@@ -113,6 +113,20 @@ class ConsumerPosition:
     lag: int
 
 
+DEFAULT_CLIENTS_PAGE = 100
+
+
+@dataclass(frozen=True, slots=True)
+class ClientsPage:
+    """Which of a topic's producers and consumers to describe: up to ``limit`` of each, in
+    id order, after the given ids (0: from the first). Ids never change, so paging by them
+    repeats none however clients come and go meanwhile."""
+
+    limit: int = DEFAULT_CLIENTS_PAGE
+    producers_after: int = 0
+    consumers_after: int = 0
+
+
 @dataclass(frozen=True, slots=True)
 class TopicDetails:
     name: str
@@ -122,6 +136,11 @@ class TopicDetails:
     created_at: datetime
     producers: list[int]
     consumers: list[ConsumerPosition]
+    producer_count: int
+    consumer_count: int
+    # Whether more producers (consumers) follow the listed ones.
+    more_producers: bool
+    more_consumers: bool
 
 
 @dataclass(frozen=True, slots=True)

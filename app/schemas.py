@@ -240,8 +240,15 @@ class TopicDetailsResponse(Success):
     retention_messages: int | None
     retention_ms: int | None
     created_at: datetime
-    producers: list[int]
-    consumers: list[ConsumerState]
+    producers: list[int] = Field(description="A page of producer ids, in id order.")
+    consumers: list[ConsumerState] = Field(description="A page of consumers, in id order.")
+    producer_count: int = Field(description="All of the topic's producers.")
+    consumer_count: int = Field(description="All of the topic's consumers.")
+    next: str | None = Field(
+        description="Path and query of the next page of producers and consumers; null once "
+        "both lists are complete.",
+        examples=["/topics/orders?limit=100&producers_after=17&consumers_after=4503599627370497"],
+    )
 
 
 class MessagePage(Success):

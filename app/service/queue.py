@@ -20,6 +20,7 @@ from app.domain import (
     AppendOutcome,
     AppendRequest,
     ClientBinding,
+    ClientsPage,
     EncodedMessages,
     LagReport,
     Retention,
@@ -446,9 +447,9 @@ class QueueService:
         self.begin_shutdown()
         await asyncio.gather(*(c.drain() for c in list(self._committers.values())))
 
-    async def topic_details(self, name: str) -> TopicDetails:
+    async def topic_details(self, name: str, page: ClientsPage | None = None) -> TopicDetails:
         bind_log_fields(topic=name)
-        details = await self._repo.topic_details(name)
+        details = await self._repo.topic_details(name, page or ClientsPage())
         if details is None:
             raise TopicNotFound(name)
         return details

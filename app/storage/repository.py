@@ -33,6 +33,7 @@ from app.domain import (
     AppendOutcome,
     AppendRequest,
     ClientBinding,
+    ClientsPage,
     ConsumerLag,
     ConsumerPosition,
     EncodedMessages,
@@ -247,8 +248,9 @@ class QueueRepository:
             found = await conn.scalar(select(topics.c.id).where(topics.c.id == topic_id))
         return found is not None
 
-    async def topic_details(self, name: str) -> TopicDetails | None:
-        """One snapshot of a topic: its log bounds, its producers and its consumers."""
+    async def topic_details(self, name: str, page: ClientsPage) -> TopicDetails | None:
+        """A topic's log bounds, how many producers and consumers it has, and one page of
+        each (in id order, walking the primary key from the page's cursor)."""
         async with self._connect() as conn:
             row = (
                 await conn.execute(
@@ -259,32 +261,45 @@ class QueueRepository:
                         topics.c.retention_messages,
                         topics.c.retention_ms,
                         topics.c.created_at,
+                        _client_count(producers),
+                        _client_count(consumers),
                     ).where(topics.c.name == name)
                 )
             ).one_or_none()
             if row is None:
                 return None
-            producer_ids = await conn.scalars(
-                select(producers.c.id)
-                .where(producers.c.topic_id == row.id)
-                .order_by(producers.c.created_at, producers.c.id)
+            producer_ids = list(
+                await conn.scalars(
+                    select(producers.c.id)
+                    .where(producers.c.topic_id == row.id, producers.c.id > page.producers_after)
+                    .order_by(producers.c.id)
+                    .limit(page.limit + 1)
+                )
             )
-            positions = await conn.execute(
-                select(consumers.c.id, _lag())
-                .select_from(consumers.join(topics, topics.c.id == consumers.c.topic_id))
-                .where(consumers.c.topic_id == row.id)
-                .order_by(consumers.c.created_at, consumers.c.id)
-            )
+            positions = (
+                await conn.execute(
+                    select(consumers.c.id, _lag())
+                    .select_from(consumers.join(topics, topics.c.id == consumers.c.topic_id))
+                    .where(consumers.c.topic_id == row.id, consumers.c.id > page.consumers_after)
+                    .order_by(consumers.c.id)
+                    .limit(page.limit + 1)
+                )
+            ).all()
             return TopicDetails(
                 name=name,
                 first_offset=row.first_offset,
                 next_offset=row.next_offset,
                 retention=Retention(row.retention_messages, row.retention_ms),
                 created_at=row.created_at,
-                producers=list(producer_ids),
+                producers=producer_ids[: page.limit],
                 consumers=[
-                    ConsumerPosition(cid, row.next_offset - lag, lag) for cid, lag in positions
+                    ConsumerPosition(cid, row.next_offset - lag, lag)
+                    for cid, lag in positions[: page.limit]
                 ],
+                producer_count=row[6],
+                consumer_count=row[7],
+                more_producers=len(producer_ids) > page.limit,
+                more_consumers=len(positions) > page.limit,
             )
 
     async def delete_producer(self, producer_id: int) -> bool:
@@ -418,6 +433,16 @@ class QueueRepository:
                 )
             )
         return result.rowcount
+
+
+def _client_count(table: Table) -> ScalarSelect[int]:
+    """How many producers (or consumers) the selected topic has."""
+    return (
+        select(func.count())
+        .select_from(table)
+        .where(table.c.topic_id == topics.c.id)
+        .scalar_subquery()
+    )
 
 
 def _topic_end(topic_id: int) -> ScalarSelect[int]:

@@ -287,6 +287,12 @@ CASES: list[tuple[str, str, str, dict[str, Any] | bytes | None, int]] = [
     ("delete a fractional consumer id", "DELETE", "/consumer/1.5", None, 404),
     ("delete a consumer by name", "DELETE", "/consumer/consume", None, 405),
     ("get a consumer by id", "GET", f"/consumer/{C}", None, 405),
+    ("describe with an empty page", "GET", "/topics/t?limit=0", None, 422),
+    ("describe with a huge page", "GET", "/topics/t?limit=1001", None, 422),
+    ("describe after a negative id", "GET", "/topics/t?consumers_after=-1", None, 422),
+    ("describe after a word", "GET", "/topics/t?producers_after=abc", None, 422),
+    ("describe after a huge id", "GET", f"/topics/t?producers_after={10**30}", None, 422),
+    ("describe an unknown topic", "GET", "/topics/nope?limit=5", None, 404),
 ]
 
 

@@ -241,6 +241,11 @@ function topicsPage() {
   everyFewSeconds(load);
 }
 
+// The topic's details list the first page of its producers and consumers (GET /topics/{t}).
+function more(count, shown) {
+  return count > shown ? ` … and ${count - shown} more` : "";
+}
+
 function topicPage(name) {
   const view = document.getElementById("view");
   const summary = el("div", { class: "card", id: "topic-summary" });
@@ -287,12 +292,18 @@ function topicPage(name) {
         chart(t.rates, "produce_per_s", { width: 320, height: 60 }),
         el("div", { class: "muted" }, `sampled every ${stats.sample_interval_s} s`),
       );
-      producers.textContent = details.producers.length ? details.producers.join(", ") : "none";
+      producers.textContent =
+        (details.producers.length ? details.producers.join(", ") : "none") +
+        more(details.producer_count, details.producers.length);
       consumers.replaceChildren(
         ...details.consumers.map((c) =>
           el("tr", {}, el("td", {}, c.consumer_id), el("td", { class: "num" }, c.offset), el("td", { class: "num" }, c.lag)),
         ),
       );
+      const hidden = details.consumer_count - details.consumers.length;
+      if (hidden > 0) {
+        consumers.append(el("tr", {}, el("td", { class: "muted", colspan: "3" }, `… and ${hidden} more`)));
+      }
       await loadGroups(name, groupsSection);
     } catch (error) {
       failed(error);
