@@ -33,6 +33,7 @@ from app.service import QueueService
 from app.service.browser import LogBrowser
 from app.service.caller import KeyRing
 from app.service.groups import GroupService
+from app.service.idle_clients import IdlePolicy
 from app.service.retention import RetentionEnforcer
 from app.service.stats import ThroughputStats
 from app.service.streams import LogStreams
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 interval_s=settings.retention_interval_s,
                 batch_size=settings.retention_batch_size,
                 stop=service.stopping,
+                idle=IdlePolicy.from_seconds(settings.idle_client_ttl),
             ).run()
         )
         sampling = asyncio.create_task(throughput.run())

@@ -72,6 +72,9 @@ class Producer(Base):
     last_count: Mapped[int | None] = mapped_column(Integer)
     # SHA-256 fingerprint of the API key that registered it; NULL with access control off.
     owner: Mapped[str | None] = mapped_column(String(64))
+    # Stamped now and then, not per request (app/service/idle_clients.py); NULL only for
+    # rows written by a server older than migration 0008.
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class Consumer(Base):
@@ -87,6 +90,9 @@ class Consumer(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     # SHA-256 fingerprint of the API key that registered it; NULL with access control off.
     owner: Mapped[str | None] = mapped_column(String(64))
+    # Stamped now and then, not per request (app/service/idle_clients.py); NULL only for
+    # rows written by a server older than migration 0008.
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class Message(Base):

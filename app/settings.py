@@ -92,6 +92,12 @@ class Settings(BaseSettings):
     retention_batch_size: int = Field(
         default=1000, ge=1, description="Expired messages deleted per transaction."
     )
+    idle_client_ttl: float | None = Field(
+        default=None,
+        ge=0,
+        description="Seconds a producer or consumer may go unused before the retention task "
+        "removes it (unset or 0: never).",
+    )
     metrics_max_lag_series: int = Field(
         default=500, ge=1, description="Consumers (largest lag first) exported by /metrics."
     )

@@ -11,6 +11,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable, Sequence, Sized
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import NoReturn, TypeVar
 
 from cachetools import LRUCache
@@ -42,6 +43,7 @@ from app.errors import (
 from app.logging import bind_log_fields
 from app.service.caller import Caller
 from app.service.group_commit import GroupCommitter
+from app.service.idle_clients import IdlePolicy, utc_now
 from app.service.observer import NoObserver, QueueObserver
 from app.service.turns import ConsumerTurns
 from app.service.wakeups import Wakeups
@@ -59,45 +61,75 @@ def new_client_id() -> int:
     return secrets.randbelow(2**ID_BITS - 1) + 1
 
 
+@dataclass(frozen=True, slots=True)
+class ClientRows:
+    """The storage calls for one kind of client id (producers or consumers)."""
+
+    lookup: Callable[[int], Awaitable[ClientBinding | None]]
+    # (id, topic id, owner, now) -> True, False if the id is taken, None if the topic is gone
+    insert: Callable[[int, int, str | None, datetime], Awaitable[bool | None]]
+    # (id, now) -> False if the row is gone
+    touch: Callable[[int, datetime], Awaitable[bool]]
+
+
+@dataclass(slots=True)
+class _Known:
+    binding: ClientBinding
+    # When this process next writes the id's last_used_at (see app/service/idle_clients.py).
+    stamp_due: datetime
+
+
 class _Bindings:
-    """Which topic each producer (or consumer) id was registered for, and by which key."""
+    """Which topic each producer (or consumer) id was registered for, and by which key;
+    and when each id was last used (stamped on its row now and then, not per request)."""
 
     def __init__(
         self,
         role: str,
-        lookup: Callable[[int], Awaitable[ClientBinding | None]],
-        insert: Callable[[int, int, str | None], Awaitable[bool | None]],
+        rows: ClientRows,
         not_found: type[ProducerNotFound] | type[ConsumerNotFound],
         cache_entries: int,
+        stamp_interval: timedelta,
+        clock: Callable[[], datetime],
     ) -> None:
         self._role = role
-        self._lookup = lookup
-        self._insert = insert
+        self._rows = rows
         self._not_found = not_found
+        self._stamp_interval = stamp_interval
+        self._clock = clock
         # Bounded: a miss costs one indexed read, while every id ever used stayed here.
-        self._known: LRUCache[int, ClientBinding] = LRUCache(cache_entries)
+        self._known: LRUCache[int, _Known] = LRUCache(cache_entries)
 
     async def register(self, topic_id: int, owner: str | None) -> int | None:
         """A new id bound to the topic, or None if the topic no longer exists."""
         while True:
             client_id = new_client_id()
-            inserted = await self._insert(client_id, topic_id, owner)
+            now = self._clock()
+            inserted = await self._rows.insert(client_id, topic_id, owner, now)
             if inserted is None:
                 return None
             if inserted:
-                self._known[client_id] = ClientBinding(topic_id, owner)
+                binding = ClientBinding(topic_id, owner)
+                self._known[client_id] = _Known(binding, now + self._stamp_interval)
                 return client_id
 
     async def check(self, client_id: int, topic_name: str, topic_id: int, caller: Caller) -> None:
-        binding = self._known.get(client_id)
-        if binding is None:
-            binding = await self._lookup(client_id)
+        """The id is this topic's and the caller's to use; marks it used."""
+        known = self._known.get(client_id)
+        if known is None:
+            binding = await self._rows.lookup(client_id)
             if binding is None:
                 raise self._not_found(client_id)
-            self._known[client_id] = binding
-        if binding.topic_id != topic_id:
+            known = self._known[client_id] = _Known(binding, self._clock())
+        if known.binding.topic_id != topic_id:
             raise WrongTopic(self._role, client_id, topic_name)
-        caller.check_owner(self._role, client_id, binding.owner)
+        caller.check_owner(self._role, client_id, known.binding.owner)
+        now = self._clock()
+        if now >= known.stamp_due:
+            known.stamp_due = now + self._stamp_interval
+            if not await self._rows.touch(client_id, now):  # removed, maybe elsewhere
+                self.forget(client_id)
+                raise self._not_found(client_id)
 
     def knows(self, client_id: int) -> bool:
         return client_id in self._known
@@ -108,7 +140,7 @@ class _Bindings:
     def forget_topic(self, topic_id: int) -> None:
         """Drop the bindings of a deleted topic (SQLite may give its id to a new topic);
         a scan of the bounded cache, done only when a topic is deleted."""
-        for client_id in [c for c, b in self._known.items() if b.topic_id == topic_id]:
+        for client_id in [c for c, k in self._known.items() if k.binding.topic_id == topic_id]:
             del self._known[client_id]
 
     def __len__(self) -> int:
@@ -142,6 +174,8 @@ class QueueService:
         cache_entries: int = 100_000,
         max_batch_bytes: int,
         observer: QueueObserver | None = None,
+        idle: IdlePolicy | None = None,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._repo = repository
         self.wakeups = wakeups
@@ -151,19 +185,26 @@ class QueueService:
         self._max_batch = max_batch
         self._max_batch_bytes = max_batch_bytes
         self._topic_ids: LRUCache[str, int] = LRUCache(cache_entries)
+        stamp_interval = (idle or IdlePolicy()).stamp_interval
         self._producers = _Bindings(
             "producer",
-            repository.producer_topic,
-            repository.add_producer,
+            ClientRows(
+                repository.producer_topic, repository.add_producer, repository.touch_producer
+            ),
             ProducerNotFound,
             cache_entries,
+            stamp_interval,
+            clock,
         )
         self._consumers = _Bindings(
             "consumer",
-            repository.consumer_topic,
-            repository.add_consumer,
+            ClientRows(
+                repository.consumer_topic, repository.add_consumer, repository.touch_consumer
+            ),
             ConsumerNotFound,
             cache_entries,
+            stamp_interval,
+            clock,
         )
         self._committers: dict[int, GroupCommitter] = {}
         self._turns = ConsumerTurns(max_waiters_per_consumer)
@@ -184,6 +225,7 @@ class QueueService:
             cache_entries=settings.cache_entries,
             max_batch_bytes=settings.max_batch_bytes,
             observer=observer,
+            idle=IdlePolicy.from_seconds(settings.idle_client_ttl),
         )
 
     async def database_ok(self) -> bool:

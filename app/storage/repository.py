@@ -115,28 +115,79 @@ class QueueRepository:
             return list(result)
 
     async def add_producer(
-        self, producer_id: int, topic_id: int, owner: str | None = None
+        self, producer_id: int, topic_id: int, owner: str | None, now: datetime
     ) -> bool | None:
         """False when the id is already taken, so the caller can draw another."""
-        return await self._insert_client(producers, producer_id, topic_id, owner)
+        return await self._insert_client(producers, producer_id, topic_id, owner, now)
 
     async def add_consumer(
-        self, consumer_id: int, topic_id: int, owner: str | None = None
+        self, consumer_id: int, topic_id: int, owner: str | None, now: datetime
     ) -> bool | None:
-        return await self._insert_client(consumers, consumer_id, topic_id, owner)
+        return await self._insert_client(consumers, consumer_id, topic_id, owner, now)
 
     async def _insert_client(
-        self, table: Table, client_id: int, topic_id: int, owner: str | None
+        self, table: Table, client_id: int, topic_id: int, owner: str | None, now: datetime
     ) -> bool | None:
         """None when the topic is gone (deleted by another process since it was looked up)."""
         try:
             async with self._connect() as conn:
                 await conn.execute(
-                    insert(table).values(id=client_id, topic_id=topic_id, owner=owner)
+                    insert(table).values(
+                        id=client_id, topic_id=topic_id, owner=owner, last_used_at=now
+                    )
                 )
         except IntegrityError:
             return False if await self._topic_exists(topic_id) else None
         return True
+
+    async def touch_producer(self, producer_id: int, now: datetime) -> bool:
+        """Mark the producer used (see app/service/idle_clients.py); False if it is gone."""
+        return await self._touch(producers, producer_id, now)
+
+    async def touch_consumer(self, consumer_id: int, now: datetime) -> bool:
+        return await self._touch(consumers, consumer_id, now)
+
+    async def _touch(self, table: Table, client_id: int, now: datetime) -> bool:
+        """One row's lock alone, held for one statement: it can wait behind a produce or a
+        read of that id, never close a cycle with one."""
+        async with self._connect() as conn:
+            result = await conn.execute(
+                update(table).where(table.c.id == client_id).values(last_used_at=now)
+            )
+        return result.rowcount > 0
+
+    async def remove_idle_producers(self, cutoff: datetime, batch_size: int) -> int:
+        """Delete up to ``batch_size`` producers last used before ``cutoff``; how many."""
+        async with self._begin() as conn:
+            return len(await self._remove_idle(conn, producers, cutoff, batch_size))
+
+    async def remove_idle_consumers(self, cutoff: datetime, batch_size: int) -> int:
+        """As for producers; their topics' long polls elsewhere are woken to find them gone."""
+        async with self._begin() as conn:
+            topic_ids = await self._remove_idle(conn, consumers, cutoff, batch_size)
+            for topic_id in sorted(set(topic_ids)):
+                await self._deleted(conn, topic_id)
+        return len(topic_ids)
+
+    async def _remove_idle(
+        self, conn: AsyncConnection, table: Table, cutoff: datetime, batch_size: int
+    ) -> list[int]:
+        """The removed rows' topic ids. Rows are locked in id order, skipping any a produce,
+        read or stamp holds (an id in use is not idle): no wait, no lock cycle. Ids without a
+        stamp (written by a server older than migration 0008) are kept."""
+        doomed = (
+            select(table.c.id)
+            .where(table.c.last_used_at < cutoff)
+            .order_by(table.c.id)
+            .limit(batch_size)
+            .with_for_update(skip_locked=True)
+        )
+        removed = await conn.scalars(
+            delete(table)
+            .where(table.c.id.in_(doomed), table.c.last_used_at < cutoff)
+            .returning(table.c.topic_id)
+        )
+        return list(removed)
 
     async def producer_topic(self, producer_id: int) -> ClientBinding | None:
         return await self._binding(producers, producer_id)

@@ -88,3 +88,29 @@ async def test_owner_migration_keeps_ids_both_ways(tmp_path: Path) -> None:
                 assert (await conn.scalar(text(f"SELECT id FROM {table}"))) == client_id
     finally:
         await engine.dispose()
+
+
+async def test_last_used_migration_stamps_existing_ids(tmp_path: Path) -> None:
+    """0008 counts existing producers and consumers as used at the upgrade (a TTL turned on
+    right after it gives them the whole TTL) and can be taken back out."""
+    engine = create_engine(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'm.db'}"))
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(to("0007"))
+            await conn.execute(
+                text("INSERT INTO topics (id, name, next_offset) VALUES (1, 't', 0)")
+            )
+            await conn.execute(text("INSERT INTO producers (id, topic_id) VALUES (11, 1)"))
+            await conn.execute(text("INSERT INTO consumers (id, topic_id) VALUES (22, 1)"))
+            await conn.run_sync(to("0008"))
+            for table in ("producers", "consumers"):
+                stamped = await conn.scalar(text(f"SELECT last_used_at FROM {table}"))
+                assert stamped is not None
+            await conn.run_sync(to("0007", down=True))
+            for table in ("producers", "consumers"):
+                columns = await conn.run_sync(
+                    lambda sync, t=table: [c["name"] for c in inspect(sync).get_columns(t)]
+                )
+                assert "last_used_at" not in columns
+    finally:
+        await engine.dispose()
