@@ -39,14 +39,16 @@ async def _keep_session(_connection: asyncpg.Connection) -> None:
 
 class DriverPool:
     """asyncpg's pool with this service's failure rules: a checkout that waits longer than
-    ``timeout`` seconds, a host that can not be reached, a statement that failed in a way
-    worth retrying: ``StorageUnavailable`` (503). A connection left unusable is thrown away,
+    ``timeout`` seconds for a connection to be handed back (or ``connect_timeout`` for a new
+    one to open), a host that can not be reached, a statement that failed in a way worth
+    retrying: ``StorageUnavailable`` (503). A connection left unusable is thrown away,
     with every idle one (a restart or a failover killed them too); a closed one is replaced
     at its next checkout, connecting to whichever host is the primary then."""
 
-    def __init__(self, pool: asyncpg.Pool, timeout: float) -> None:
+    def __init__(self, pool: asyncpg.Pool, timeout: float, connect_timeout: float) -> None:
         self._pool = pool
         self._timeout = timeout
+        self._connect_timeout = connect_timeout
 
     @classmethod
     async def open(
@@ -62,7 +64,7 @@ class DriverPool:
             reset=_keep_session,
             timeout=connect_timeout,
         )
-        return cls(pool, timeout)
+        return cls(pool, timeout, connect_timeout)
 
     def connection(self) -> "_Checkout":
         """``async with pool.connection() as connection:`` one pooled connection."""
@@ -88,14 +90,17 @@ class _Checkout:
 
     async def __aenter__(self) -> PoolConnectionProxy:
         owner = self._owner
+        pool = owner._pool
+        # Waiting for a connection to come back is bounded by the pool timeout; opening one
+        # (asyncpg opens them at checkout) by the connect timeout, as SQLAlchemy's pool does.
+        every_one_in_use = pool.get_size() - pool.get_idle_size() >= pool.get_max_size()
+        limit = owner._timeout if every_one_in_use else owner._connect_timeout
         try:
             # asyncio.timeout arms a timer; acquire(timeout=) would start a task per call.
-            async with asyncio.timeout(owner._timeout):
-                self._connection: PoolConnectionProxy = await owner._pool.acquire()
+            async with asyncio.timeout(limit):
+                self._connection: PoolConnectionProxy = await pool.acquire()
         except TimeoutError as exc:
-            raise StorageUnavailable(
-                f"no database connection free within {owner._timeout:g} s"
-            ) from exc
+            raise StorageUnavailable(f"no database connection within {limit:g} s") from exc
         except CONNECT_FAILURES as exc:
             raise StorageUnavailable(first_line(exc)) from exc
         return self._connection

@@ -1,7 +1,8 @@
 """The hot paths' asyncpg pool keeps the engine pool's promises: LOGQUEUE_POOL_TIMEOUT bounds
-a checkout (then 503), a connection the database killed or left unusable is answered 503 and
-replaced, a failure worth retrying is a 503 that keeps its connection, and everything else
-propagates unchanged."""
+the wait for a connection in use (then 503; opening a new one has LOGQUEUE_CONNECT_TIMEOUT),
+a connection the database killed or left unusable is answered 503 and replaced, a failure
+worth retrying is a 503 that keeps its connection, and everything else propagates
+unchanged."""
 
 import asyncio
 import time
@@ -42,7 +43,7 @@ def test_pool_size_is_shared_between_the_two_pools() -> None:
 async def test_a_checkout_waits_no_longer_than_the_pool_timeout(driver: DriverPool) -> None:
     async with driver.connection():  # the only connection of this pool
         started = time.monotonic()
-        with pytest.raises(StorageUnavailable, match="no database connection free"):
+        with pytest.raises(StorageUnavailable, match=r"no database connection within 0\.5 s"):
             async with asyncio.timeout(10), driver.connection():
                 pass
         waited = time.monotonic() - started
