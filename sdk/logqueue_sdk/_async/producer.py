@@ -86,6 +86,8 @@ class AsyncProducer(Lifecycle):
         self._reachable = True
         self._changed = Condition()
         self._closing = False
+        self._busy = False
+        """Someone (the sender, or a ``send()`` that found all idle) is sending."""
         self._rounds_asked = 0
         self._rounds_done = 0
         self._sender: Background | None = None
@@ -117,7 +119,7 @@ class AsyncProducer(Lifecycle):
         Messages of one producer are stored in the order they were queued. Call ``flush()``
         (or ``stop()``) to wait for all of them.
         """
-        return await self._queue(topic, [_base.message_text(message)])
+        return await self._queue(topic, [_base.message_text(message)], False)
 
     async def send(self, topic: str, message: str | bytes) -> bool:
         """Append one message; True once the broker has committed it (and every message
@@ -130,7 +132,7 @@ class AsyncProducer(Lifecycle):
         empty, ...) raise ``LogQueueError`` and store nothing; ``BrokerUnavailable`` is raised
         when a first send to a new topic cannot register (nothing was sent).
         """
-        return await result_of(await self.produce(topic, message))
+        return await result_of(await self._queue(topic, [_base.message_text(message)], True))
 
     async def send_batch(self, topic: str, messages: Iterable[str | bytes]) -> bool:
         """Append several messages in order, in one request: all or none are stored.
@@ -138,7 +140,7 @@ class AsyncProducer(Lifecycle):
         texts = [_base.message_text(message) for message in messages]
         if not texts:
             return True
-        return await result_of(await self._queue(topic, texts))
+        return await result_of(await self._queue(topic, texts, True))
 
     async def flush(self) -> bool:
         """Wait until everything queued is answered, and send again what was kept after
@@ -175,7 +177,10 @@ class AsyncProducer(Lifecycle):
             async with self._gate.open():
                 await self._registrations.id_for(topic, self._stopped)
 
-    async def _queue(self, topic: str, texts: list[str]) -> Future[bool]:
+    async def _queue(self, topic: str, texts: list[str], waits: bool) -> Future[bool]:
+        """Queue ``texts`` as one entry. A caller that ``waits`` for the answer anyway
+        (``send()``, ``send_batch()``) and finds everything idle sends it itself: handing it
+        to the sender and back cost two thread wake-ups a request."""
         done = self._futures.new()
         producer_id = self._registrations.ids.get(topic)
         if producer_id is None:
@@ -193,13 +198,34 @@ class AsyncProducer(Lifecycle):
             producer_id = self._registrations.ids.get(topic, producer_id)
             while not self._closing and not self._outbox.has_room(len(texts)):
                 await self._wait_for_room(len(texts))
+            inline = waits and self._idle()
             if self._closing:
                 done.set_result(False)
             else:
                 self._start_sender()
-                if self._outbox.add(producer_id, Entry(topic, texts, done)):
+                if self._outbox.add(producer_id, Entry(topic, texts, done)) and not inline:
+                    self._changed.notify_all()
+            if inline:
+                self._busy = True
+                self._outbox.take()
+        if inline:
+            try:
+                await self._drain(producer_id)
+            finally:
+                async with self._changed:
+                    self._busy = False
                     self._changed.notify_all()
         return done
+
+    def _idle(self) -> bool:
+        """Nothing queued, kept or being sent, no ``flush()`` waiting, no ``linger`` asked."""
+        return not (
+            self._busy
+            or self._closing
+            or self._linger
+            or self._outbox.queued
+            or self._rounds_done < self._rounds_asked
+        )
 
     async def _wait_for_room(self, count: int) -> None:
         """Full: wait for room, asking the sender to send again what it keeps (while the
@@ -222,10 +248,11 @@ class AsyncProducer(Lifecycle):
             producer_ids, round_ = work
             for producer_id in producer_ids:
                 await self._drain(producer_id)
-            if round_:
-                async with self._changed:
+            async with self._changed:
+                self._busy = False
+                if round_:
                     self._rounds_done = round_
-                    self._changed.notify_all()
+                self._changed.notify_all()
         async with self._changed:
             self._rounds_done = self._rounds_asked  # nobody waits on a sender that has ended
             self._changed.notify_all()
@@ -234,7 +261,8 @@ class AsyncProducer(Lifecycle):
         """The ids to send for next, with the round of ``flush()`` it completes (0 for none);
         None once stopped and everything has had its attempt."""
         async with self._changed:
-            await self._changed.wait_for(self._has_work)
+            await self._changed.wait_for(lambda: self._has_work() and not self._busy)
+            self._busy = True
             if self._outbox.waiting:
                 if self._linger:
                     await wait_for(self._changed, self._hurried, self._linger)

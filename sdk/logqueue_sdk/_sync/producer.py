@@ -87,6 +87,8 @@ class Producer(Lifecycle):
         self._reachable = True
         self._changed = Condition()
         self._closing = False
+        self._busy = False
+        """Someone (the sender, or a ``send()`` that found all idle) is sending."""
         self._rounds_asked = 0
         self._rounds_done = 0
         self._sender: Background | None = None
@@ -118,7 +120,7 @@ class Producer(Lifecycle):
         Messages of one producer are stored in the order they were queued. Call ``flush()``
         (or ``stop()``) to wait for all of them.
         """
-        return self._queue(topic, [_base.message_text(message)])
+        return self._queue(topic, [_base.message_text(message)], False)
 
     def send(self, topic: str, message: str | bytes) -> bool:
         """Append one message; True once the broker has committed it (and every message
@@ -131,7 +133,7 @@ class Producer(Lifecycle):
         empty, ...) raise ``LogQueueError`` and store nothing; ``BrokerUnavailable`` is raised
         when a first send to a new topic cannot register (nothing was sent).
         """
-        return result_of(self.produce(topic, message))
+        return result_of(self._queue(topic, [_base.message_text(message)], True))
 
     def send_batch(self, topic: str, messages: Iterable[str | bytes]) -> bool:
         """Append several messages in order, in one request: all or none are stored.
@@ -139,7 +141,7 @@ class Producer(Lifecycle):
         texts = [_base.message_text(message) for message in messages]
         if not texts:
             return True
-        return result_of(self._queue(topic, texts))
+        return result_of(self._queue(topic, texts, True))
 
     def flush(self) -> bool:
         """Wait until everything queued is answered, and send again what was kept after
@@ -176,7 +178,10 @@ class Producer(Lifecycle):
             with self._gate.open():
                 self._registrations.id_for(topic, self._stopped)
 
-    def _queue(self, topic: str, texts: list[str]) -> Future[bool]:
+    def _queue(self, topic: str, texts: list[str], waits: bool) -> Future[bool]:
+        """Queue ``texts`` as one entry. A caller that ``waits`` for the answer anyway
+        (``send()``, ``send_batch()``) and finds everything idle sends it itself: handing it
+        to the sender and back cost two thread wake-ups a request."""
         done = self._futures.new()
         producer_id = self._registrations.ids.get(topic)
         if producer_id is None:
@@ -194,13 +199,34 @@ class Producer(Lifecycle):
             producer_id = self._registrations.ids.get(topic, producer_id)
             while not self._closing and not self._outbox.has_room(len(texts)):
                 self._wait_for_room(len(texts))
+            inline = waits and self._idle()
             if self._closing:
                 done.set_result(False)
             else:
                 self._start_sender()
-                if self._outbox.add(producer_id, Entry(topic, texts, done)):
+                if self._outbox.add(producer_id, Entry(topic, texts, done)) and not inline:
+                    self._changed.notify_all()
+            if inline:
+                self._busy = True
+                self._outbox.take()
+        if inline:
+            try:
+                self._drain(producer_id)
+            finally:
+                with self._changed:
+                    self._busy = False
                     self._changed.notify_all()
         return done
+
+    def _idle(self) -> bool:
+        """Nothing queued, kept or being sent, no ``flush()`` waiting, no ``linger`` asked."""
+        return not (
+            self._busy
+            or self._closing
+            or self._linger
+            or self._outbox.queued
+            or self._rounds_done < self._rounds_asked
+        )
 
     def _wait_for_room(self, count: int) -> None:
         """Full: wait for room, asking the sender to send again what it keeps (while the
@@ -223,10 +249,11 @@ class Producer(Lifecycle):
             producer_ids, round_ = work
             for producer_id in producer_ids:
                 self._drain(producer_id)
-            if round_:
-                with self._changed:
+            with self._changed:
+                self._busy = False
+                if round_:
                     self._rounds_done = round_
-                    self._changed.notify_all()
+                self._changed.notify_all()
         with self._changed:
             self._rounds_done = self._rounds_asked  # nobody waits on a sender that has ended
             self._changed.notify_all()
@@ -235,7 +262,8 @@ class Producer(Lifecycle):
         """The ids to send for next, with the round of ``flush()`` it completes (0 for none);
         None once stopped and everything has had its attempt."""
         with self._changed:
-            self._changed.wait_for(self._has_work)
+            self._changed.wait_for(lambda: self._has_work() and not self._busy)
+            self._busy = True
             if self._outbox.waiting:
                 if self._linger:
                     wait_for(self._changed, self._hurried, self._linger)
