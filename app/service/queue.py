@@ -365,7 +365,6 @@ class QueueService:
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait_s
-        woken_before = False
         with contextlib.ExitStack() as parked:
             slotted = self._turns.busy(poll.consumer_id)
             if slotted:
@@ -379,25 +378,11 @@ class QueueService:
                     left = deadline - loop.time()
                     if found or left <= 0 or self.wakeups.closed:
                         return found
-                    await self._still_registered(poll, ask_database=woken_before)
                     if not slotted:
                         parked.enter_context(self.wakeups.slot())
                         slotted = True
                     await self.wakeups.wait_in_slot(woken, left, gone)
-                    woken_before = True
         return None
-
-    async def _still_registered(self, poll: "_Poll", *, ask_database: bool) -> None:
-        """A deleted topic (or consumer) ends its long polls with a 404 instead of letting
-        them wait out their time. Deleting in this process drops the cached binding; a
-        deletion in another process only wakes the poll (its NOTIFY), so a wake-up that
-        brought nothing is checked against the database (one indexed read)."""
-        if ask_database:
-            binding = await self._repo.consumer_topic(poll.consumer_id)
-            if binding is None or binding.topic_id != poll.topic_id:
-                self._forget_topic(poll.topic_name, poll.topic_id)
-        if not self._consumers.knows(poll.consumer_id):
-            await self._consumer_topic_id(poll.topic_name, poll.consumer_id, poll.caller)
 
     async def _read(self, poll: "_Poll", read: _Reader[_Batch]) -> _Batch:
         found = await read(
