@@ -51,13 +51,31 @@ async def describe_topic(
     name: TopicName,
     service: ServiceDep,
     limit: Annotated[
-        int, Query(ge=1, le=MAX_CLIENTS_PAGE, description="Producers and consumers per page.")
+        int,
+        Query(
+            ge=1,
+            le=MAX_CLIENTS_PAGE,
+            description="Producers and consumers per page.",
+            examples=[DEFAULT_CLIENTS_PAGE],
+        ),
     ] = DEFAULT_CLIENTS_PAGE,
     producers_after: Annotated[
-        int | None, Query(ge=1, le=MAX_CLIENT_ID, description="List producer ids above this.")
+        int | None,
+        Query(
+            ge=1,
+            le=MAX_CLIENT_ID,
+            description="List producer ids above this (the `next` path carries it).",
+            examples=[4503599627370497],
+        ),
     ] = None,
     consumers_after: Annotated[
-        int | None, Query(ge=1, le=MAX_CLIENT_ID, description="List consumer ids above this.")
+        int | None,
+        Query(
+            ge=1,
+            le=MAX_CLIENT_ID,
+            description="List consumer ids above this (the `next` path carries it).",
+            examples=[4503599627370497],
+        ),
     ] = None,
 ) -> TopicDetailsResponse:
     page = ClientsPage(limit, producers_after or 0, consumers_after or 0)

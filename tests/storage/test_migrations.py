@@ -8,6 +8,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alembic import command
 from app.database import create_engine
@@ -63,6 +64,13 @@ async def test_retention_migration_keeps_data_both_ways(tmp_path: Path) -> None:
         await engine.dispose()
 
 
+async def insert_two_clients(conn: AsyncConnection) -> None:
+    """Topic 1 with producer 11 and consumer 22, in the columns every revision has."""
+    await conn.execute(text("INSERT INTO topics (id, name, next_offset) VALUES (1, 't', 0)"))
+    await conn.execute(text("INSERT INTO producers (id, topic_id) VALUES (11, 1)"))
+    await conn.execute(text("INSERT INTO consumers (id, topic_id) VALUES (22, 1)"))
+
+
 async def test_owner_migration_keeps_ids_both_ways(tmp_path: Path) -> None:
     """0004 gives existing producers and consumers no owner (admin keys only) and can be
     taken back out without losing them."""
@@ -70,11 +78,7 @@ async def test_owner_migration_keeps_ids_both_ways(tmp_path: Path) -> None:
     try:
         async with engine.begin() as conn:
             await conn.run_sync(to("0003"))
-            await conn.execute(
-                text("INSERT INTO topics (id, name, next_offset) VALUES (1, 't', 0)")
-            )
-            await conn.execute(text("INSERT INTO producers (id, topic_id) VALUES (11, 1)"))
-            await conn.execute(text("INSERT INTO consumers (id, topic_id) VALUES (22, 1)"))
+            await insert_two_clients(conn)
             await conn.run_sync(to("0004"))
             for table, client_id in (("producers", 11), ("consumers", 22)):
                 row = (await conn.execute(text(f"SELECT id, owner FROM {table}"))).one()
@@ -97,11 +101,7 @@ async def test_last_used_migration_stamps_existing_ids(tmp_path: Path) -> None:
     try:
         async with engine.begin() as conn:
             await conn.run_sync(to("0007"))
-            await conn.execute(
-                text("INSERT INTO topics (id, name, next_offset) VALUES (1, 't', 0)")
-            )
-            await conn.execute(text("INSERT INTO producers (id, topic_id) VALUES (11, 1)"))
-            await conn.execute(text("INSERT INTO consumers (id, topic_id) VALUES (22, 1)"))
+            await insert_two_clients(conn)
             await conn.run_sync(to("0008"))
             for table in ("producers", "consumers"):
                 stamped = await conn.scalar(text(f"SELECT last_used_at FROM {table}"))
